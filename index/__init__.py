@@ -1,0 +1,1 @@
+"""Ingestion: load documents, chunk them with exact offsets, write them to Chroma."""

@@ -1,0 +1,37 @@
+"""Answer backends behind one small interface, chosen by name and imported lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+from rag.config import Settings
+from rag.evidence import EvidenceSet
+from rag.schema import Citation
+
+
+@dataclass
+class Draft:
+    """A backend's answer: text with [n] markers and the citations they point to."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    grounding: str = "verified"
+    notice: str | None = None
+
+
+class AnswerBackend(Protocol):
+    name: str
+
+    def answer(self, question: str, evidence: EvidenceSet, history: list[dict]) -> Iterator[str | Draft]:
+        """Yield text deltas as they are produced, then exactly one final Draft."""
+
+
+def get_backend(settings: Settings, name: str | None = None) -> AnswerBackend:
+    match name or settings.backend:
+        case "extractive":
+            from rag.backends.extractive import ExtractiveBackend
+
+            return ExtractiveBackend()
+        case other:
+            raise ValueError(f"answer backend {other!r} is not available yet")

@@ -1,0 +1,26 @@
+"""Make a follow-up question self-contained before retrieval (rule-based).
+
+"那次会议由谁主持？" means nothing alone; prefixing the previous user question
+gives retrieval and evidence scoring the missing subject.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FOLLOW_UP = re.compile(
+    r"那次|这次|那个|这个|那些|这些|那里|这里|该|其|它|他们|她们|他|她|此|上述|前者|后者|同年|当时|还有|呢[？?]?$"
+    r"|\b(it|its|they|them|their|that|this|those|these|he|she|his|her|there|then|what about|and)\b",
+    re.I,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    return bool(_FOLLOW_UP.search(question)) or len(question.strip()) <= 6
+
+
+def standalone_question(question: str, history: list[dict]) -> str:
+    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content", "").strip()]
+    if not previous or not is_follow_up(question):
+        return question
+    return f"{previous[-1].strip()} {question}"

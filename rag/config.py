@@ -1,0 +1,54 @@
+"""The one settings object: every knob comes from `RAG_*` env vars (or `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS_DIR = REPO_ROOT / "index" / "corpus"
+
+Backend = Literal["extractive", "local", "openai"]
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(REPO_ROOT / ".rag", description="Chroma store, document texts, caches.")
+    corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="Indexed by `make run` when the index is empty.")
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset means an embedded store in data_dir.")
+    collection: str = "rag_chunks"
+
+    backend: Backend = "extractive"
+    retrieval_mode: RetrievalMode = "hybrid"
+    top_k: int = Field(5, ge=1, le=50)
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+
+    chunk_min_chars: int = Field(150, ge=20)
+    chunk_max_chars: int = Field(300, ge=40)
+    embed_threads: int = Field(1, ge=1)
+    embed_batch_size: int = Field(16, ge=1)
+
+    max_question_chars: int = 2000
+    max_history_turns: int = 50
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def docs_path(self) -> Path:
+        return self.data_dir / "docs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,94 @@
+"""question → standalone question → retrieve → evidence → answer backend → response.
+
+`events()` is the one implementation; `ask()` (JSON) and streaming (SSE, UI)
+are views of it, so every surface returns the same answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Iterator
+
+from rag.backends import AnswerBackend, Draft, get_backend
+from rag.condense import standalone_question
+from rag.config import RetrievalMode, Settings
+from rag.embedding import get_embedder
+from rag.evidence import EvidenceScorer
+from rag.retrieval import CorpusCache, HybridRetriever
+from rag.schema import AskRequest, AskResponse, RetrievedChunk
+from rag.store import Store
+from rag.text import refusal_for
+
+Event = tuple[str, "str | AskResponse"]
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: Store | None = None):
+        self.settings = settings
+        self.store = store or Store(settings)
+        self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size)
+        self.corpus = CorpusCache(self.store)
+        self.scorer = EvidenceScorer(self.store, self.embedder)
+        self._backends: dict[str, AnswerBackend] = {}
+        self._lock = threading.Lock()
+
+    def backend(self, name: str | None = None) -> AnswerBackend:
+        name = name or self.settings.backend
+        with self._lock:
+            if name not in self._backends:
+                self._backends[name] = get_backend(self.settings, name)
+            return self._backends[name]
+
+    def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None) -> HybridRetriever:
+        return HybridRetriever(self.store, self.embedder, self.settings, mode=mode, top_k=top_k, corpus=self.corpus)
+
+    def events(self, request: AskRequest, backend: str | None = None,
+               mode: RetrievalMode | None = None) -> Iterator[Event]:
+        """Yield ("delta", text)… then one ("done", AskResponse)."""
+        started = time.perf_counter()
+        history = [m.model_dump() for m in request.history]
+        query = standalone_question(request.question, history)
+        nodes = self.retriever(request.top_k, mode).retrieve(query)
+        evidence = self.scorer.score(query, nodes, self.corpus.get().bm25)
+        retrieved_at = time.perf_counter()
+        retrieved = [
+            RetrievedChunk(chunk_id=n.node.node_id, doc_id=n.node.metadata["doc_id"], text=n.node.get_content(),
+                           start=int(n.node.metadata["start"]), end=int(n.node.metadata["end"]),
+                           score=round(n.score or 0.0, 6), dense_score=n.node.metadata.get("dense_score"),
+                           bm25_score=n.node.metadata.get("bm25_score"))
+            for n in nodes
+        ]
+        engine = self.backend(backend)
+        if evidence.answerable:
+            draft: Draft | None = None
+            for item in engine.answer(request.question, evidence, history):
+                if isinstance(item, Draft):
+                    draft = item
+                else:
+                    yield "delta", item
+            assert draft is not None, "a backend must end with a Draft"
+        else:
+            draft = Draft(text=refusal_for(request.question), grounding="refused")
+            yield "delta", draft.text
+        done = time.perf_counter()
+        yield "done", AskResponse(
+            answer=draft.text,
+            refused=draft.grounding == "refused",
+            citations=draft.citations,
+            backend=engine.name,
+            grounding=draft.grounding,
+            notice=draft.notice,
+            retrieved=retrieved,
+            timings_ms={
+                "retrieve": round((retrieved_at - started) * 1000, 2),
+                "generate": round((done - retrieved_at) * 1000, 2),
+                "total": round((done - started) * 1000, 2),
+            },
+        )
+
+    def ask(self, request: AskRequest, backend: str | None = None, mode: RetrievalMode | None = None) -> AskResponse:
+        for kind, payload in self.events(request, backend, mode):
+            if kind == "done":
+                return payload  # type: ignore[return-value]
+        raise RuntimeError("pipeline ended without an answer")

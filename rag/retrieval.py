@@ -1,0 +1,136 @@
+"""Hybrid retrieval: Chroma dense search + jieba BM25, fused by reciprocal rank.
+
+Chroma is the one source of truth; the BM25 side is derived from it, cached
+on disk, and rebuilt whenever the store's generation marker changes (which
+also keeps several workers sharing one Chroma server consistent).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from dataclasses import dataclass
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.types import VectorStoreQuery
+
+from rag.bm25 import BM25
+from rag.config import RetrievalMode, Settings
+from rag.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Corpus:
+    """Everything derived from Chroma for one generation."""
+
+    generation: str
+    doc_ids: frozenset[str]
+    nodes: dict[str, TextNode]
+    bm25: BM25
+
+
+def _node(chunk_id: str, text: str, meta: dict) -> TextNode:
+    keep = {k: meta[k] for k in ("doc_id", "doc_name", "chunk_id", "start", "end", "section") if k in meta}
+    return TextNode(id_=chunk_id, text=text, metadata=keep,
+                    start_char_idx=int(meta["start"]), end_char_idx=int(meta["end"]))
+
+
+class CorpusCache:
+    """The BM25 index and chunk texts of committed documents, refreshed on change."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._lock = threading.Lock()
+        self._corpus: _Corpus | None = None
+        self._path = store.settings.data_dir / f"bm25-{store.settings.collection}.pkl"
+
+    def get(self) -> _Corpus:
+        generation = self.store.generation()
+        corpus = self._corpus
+        if corpus is not None and corpus.generation == generation:
+            return corpus
+        with self._lock:
+            if self._corpus is None or self._corpus.generation != generation:
+                self._corpus = self._load(generation) or self._build(generation)
+            return self._corpus
+
+    def _load(self, generation: str) -> _Corpus | None:
+        if self.store.settings.chroma_url or not self._path.exists():
+            return None
+        try:
+            with self._path.open("rb") as fh:
+                corpus = pickle.load(fh)
+            if isinstance(corpus, _Corpus) and corpus.generation == generation:
+                return corpus
+        except Exception as exc:  # a corrupt cache is only a cache
+            log.warning("BM25 cache %s unreadable (%s); rebuilding from Chroma", self._path, exc)
+        return None
+
+    def _build(self, generation: str) -> _Corpus:
+        doc_ids = frozenset(d.doc_id for d in self.store.list_documents())
+        rows = [r for r in self.store.get_chunks() if r[2].get("doc_id") in doc_ids]
+        nodes = {cid: _node(cid, text, meta) for cid, text, meta in rows}
+        corpus = _Corpus(generation, doc_ids, nodes, BM25.build(list(nodes), [n.text for n in nodes.values()]))
+        if not self.store.settings.chroma_url:
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self._path.with_suffix(".tmp")
+                with tmp.open("wb") as fh:
+                    pickle.dump(corpus, fh)
+                tmp.replace(self._path)
+            except OSError as exc:
+                log.warning("could not write BM25 cache: %s", exc)
+        return corpus
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense, BM25 or both (RRF). Node scores are the fused scores; the
+    per-side scores travel in `node.metadata` as `dense_score` / `bm25_score`."""
+
+    def __init__(self, store: Store, embedder, settings: Settings, mode: RetrievalMode | None = None,
+                 top_k: int | None = None, corpus: CorpusCache | None = None):
+        super().__init__()
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.mode = mode or settings.retrieval_mode
+        self.top_k = top_k or settings.top_k
+        self.corpus = corpus or CorpusCache(store)
+
+    def _dense(self, query: QueryBundle, corpus: _Corpus, k: int) -> list[tuple[str, float]]:
+        embedding = query.embedding or self.embedder.get_query_embedding(query.query_str)
+        query.embedding = embedding
+        # fetch extra in case some hits belong to documents still being indexed
+        result = self.store.vector_store.query(VectorStoreQuery(query_embedding=embedding, similarity_top_k=k + 8))
+        hits = []
+        for node, sim in zip(result.nodes, result.similarities or []):
+            if node.node_id in corpus.nodes:
+                # llama-index reports exp(-cosine distance); turn it back into cosine similarity
+                import math
+
+                hits.append((node.node_id, 1.0 + math.log(max(sim, 1e-9))))
+        return hits[:k]
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        corpus = self.corpus.get()
+        if not corpus.nodes:
+            return []
+        k = self.top_k
+        fetch = max(k * 4, 20)
+        dense = self._dense(query_bundle, corpus, fetch) if self.mode in ("hybrid", "dense") else []
+        sparse = corpus.bm25.top(query_bundle.query_str, fetch) if self.mode in ("hybrid", "bm25") else []
+        fused: dict[str, float] = {}
+        for ranking in (dense, sparse):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
+        dense_s, sparse_s = dict(dense), dict(sparse)
+        out = []
+        for cid in sorted(fused, key=fused.get, reverse=True)[:k]:
+            node = corpus.nodes[cid].model_copy()
+            node.metadata = {**node.metadata, "dense_score": dense_s.get(cid), "bm25_score": sparse_s.get(cid)}
+            out.append(NodeWithScore(node=node, score=fused[cid]))
+        return out

@@ -1,0 +1,79 @@
+"""The public JSON contract of `/api/ask` (also used by the CLI and evals)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY_MESSAGES = 50
+
+
+def _clean(text: str) -> str:
+    """Reject text that cannot be processed instead of failing later."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text contains invalid characters (lone surrogates)") from exc
+    return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable() or ord(ch) > 0x9F)
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+    _clean = field_validator("content")(classmethod(lambda cls, v: _clean(v)))
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"question": "英国哪一年正式加入CPTPP？"}]})
+
+    question: str = Field(description="The question, up to 2,000 characters.")
+    history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES,
+                                   description="Earlier turns, oldest first.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve (default from settings).")
+    stream: bool = Field(False, description="Answer as server-sent events: `delta`… then `done`.")
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, v: str) -> str:
+        v = _clean(v).strip()
+        if not v:
+            raise ValueError("question must not be empty")
+        if len(v) > MAX_QUESTION_CHARS:
+            raise ValueError(f"question is longer than {MAX_QUESTION_CHARS} characters")
+        return v
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+    section: str = ""
+
+
+class RetrievedChunk(BaseModel):
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+
+class AskResponse(BaseModel):
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    backend: str
+    grounding: Literal["verified", "fallback", "refused"] = "verified"
+    timings_ms: dict[str, float]
+    retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval returned, best first.")
+    notice: str | None = None

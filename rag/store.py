@@ -1,0 +1,155 @@
+"""Chroma holds everything: chunks, sentence vectors and the document registry.
+
+A document exists only once its registry record is written, after all of its
+chunks and sentences: readers ignore chunks of unregistered documents, so a
+crash mid-indexing never exposes a partial document, and `Store.repair`
+removes the leftovers at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from rag.config import Settings
+
+log = logging.getLogger(__name__)
+
+_SPACE = {"hnsw:space": "cosine"}
+_GET_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    name: str
+    sha256: str
+    chunks: int
+    chars: int
+    added: float
+
+    @classmethod
+    def from_meta(cls, doc_id: str, meta: dict[str, Any]) -> "DocumentInfo":
+        return cls(doc_id, meta["name"], meta["sha256"], int(meta["chunks"]), int(meta["chars"]), float(meta["added"]))
+
+
+def make_client(settings: Settings):
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                   ssl=url.scheme == "https", settings=chroma_settings)
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class Store:
+    def __init__(self, settings: Settings, client: Any | None = None):
+        self.settings = settings
+        self.client = client or make_client(settings)
+        name = settings.collection
+        self.chunks = self._collection(name)
+        self.sentences = self._collection(f"{name}_sentences")
+        self.documents = self._collection(f"{name}_documents")
+
+    def _collection(self, name: str):
+        return self.client.get_or_create_collection(name, metadata=dict(_SPACE), embedding_function=None)
+
+    @cached_property
+    def vector_store(self):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks)
+
+    # -- change detection ---------------------------------------------------
+    def generation(self) -> str:
+        """Changes whenever a document is committed or removed (shared by all workers)."""
+        meta = self.client.get_collection(self.documents.name, embedding_function=None).metadata or {}
+        return str(meta.get("generation", "0"))
+
+    def _bump_generation(self) -> None:
+        self.documents.modify(metadata={"generation": uuid.uuid4().hex})
+
+    # -- documents ----------------------------------------------------------
+    def list_documents(self) -> list[DocumentInfo]:
+        got = self.documents.get(include=["metadatas"])
+        docs = [DocumentInfo.from_meta(i, m) for i, m in zip(got["ids"], got["metadatas"])]
+        return sorted(docs, key=lambda d: (d.added, d.doc_id))
+
+    def get_document(self, doc_id: str) -> DocumentInfo | None:
+        got = self.documents.get(ids=[doc_id], include=["metadatas"])
+        return DocumentInfo.from_meta(doc_id, got["metadatas"][0]) if got["ids"] else None
+
+    def find_by_sha256(self, sha256: str) -> DocumentInfo | None:
+        got = self.documents.get(where={"sha256": sha256}, include=["metadatas"])
+        return DocumentInfo.from_meta(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
+
+    def document_text(self, doc_id: str) -> str | None:
+        """Rebuild the text from its chunks: they cover the document exactly."""
+        info = self.get_document(doc_id)
+        if info is None:
+            return None
+        rows = sorted(self.get_chunks(where={"doc_id": doc_id}), key=lambda r: int(r[2]["start"]))
+        parts, pos = [], 0
+        for _, text, meta in rows:
+            start = int(meta["start"])
+            if start + len(text) > pos:
+                parts.append(text[pos - start :])
+                pos = start + len(text)
+        return "".join(parts)
+
+    def commit_document(self, info: DocumentInfo, embedding: list[float]) -> None:
+        meta = {"name": info.name, "sha256": info.sha256, "chunks": info.chunks, "chars": info.chars, "added": info.added}
+        self.documents.upsert(ids=[info.doc_id], embeddings=[embedding], metadatas=[meta], documents=[info.name])
+        self._bump_generation()
+
+    def delete_document(self, doc_id: str) -> bool:
+        existed = bool(self.documents.get(ids=[doc_id])["ids"])
+        self.documents.delete(ids=[doc_id])  # unregister first: readers stop seeing it at once
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.sentences.delete(where={"doc_id": doc_id})
+        self._bump_generation()
+        return existed
+
+    def repair(self) -> list[str]:
+        """Drop chunks of documents whose indexing never committed; return their names."""
+        committed = {d.doc_id for d in self.list_documents()}
+        orphans: dict[str, str] = {}
+        for coll in (self.chunks, self.sentences):
+            for _, _, meta in self._iter(coll):
+                if meta.get("doc_id") not in committed:
+                    orphans[meta.get("doc_id")] = meta.get("doc_name", meta.get("doc_id"))
+        for doc_id, name in orphans.items():
+            log.warning("document %r was only partly indexed (interrupted); removed it, please add it again", name)
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.sentences.delete(where={"doc_id": doc_id})
+        return sorted(orphans.values())
+
+    # -- chunk access -------------------------------------------------------
+    def _iter(self, coll, where: dict | None = None, include=("metadatas",)):
+        offset = 0
+        while True:
+            got = coll.get(where=where, include=list(include), limit=_GET_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            docs = got.get("documents") or [None] * len(got["ids"])
+            yield from zip(got["ids"], docs, got["metadatas"])
+            offset += len(got["ids"])
+
+    def get_chunks(self, where: dict | None = None) -> list[tuple[str, str, dict]]:
+        return list(self._iter(self.chunks, where, include=("documents", "metadatas")))
+
+    def counts(self) -> dict[str, int]:
+        return {"documents": self.documents.count(), "chunks": self.chunks.count()}
+
+
+def now() -> float:
+    return round(time.time(), 3)
