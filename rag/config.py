@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
 
+    refusal_threshold: float = Field(0.55, ge=0, le=2, description="Chinese question: best evidence score below this → refuse.")
+    refusal_threshold_en: float = Field(0.40, ge=0, le=2, description="The same for questions in English (cross-lingual scores run lower).")
+
     chunk_min_chars: int = Field(150, ge=20)
     chunk_max_chars: int = Field(300, ge=40)
     embed_threads: int = Field(1, ge=1)

@@ -112,11 +112,11 @@ class EvidenceScorer:
     dense_span = {"zh": 0.12, "en": 0.15}
     lexical_weight = {"zh": 0.6, "en": 0.3}
     type_penalty = 0.5
-    min_score = 0.42
 
-    def __init__(self, store: Store, embedder):
+    def __init__(self, store: Store, embedder, min_score: dict[str, float] | None = None):
         self.store = store
         self.embedder = embedder
+        self.min_score = min_score or {"zh": 0.55, "en": 0.40}
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)
@@ -153,8 +153,8 @@ class EvidenceScorer:
         result.ranked.sort(key=lambda e: e.score, reverse=True)
         if not result.ranked:
             result.reason = "no sentences"
-        elif result.ranked[0].score < self.min_score:
-            result.reason = f"best evidence score {result.ranked[0].score:.2f} < {self.min_score}"
+        elif result.ranked[0].score < self.min_score[lang]:
+            result.reason = f"best evidence score {result.ranked[0].score:.2f} < {self.min_score[lang]}"
         else:
             result.answerable = True
         return result

@@ -29,7 +29,8 @@ class Pipeline:
         self.store = store or Store(settings)
         self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size)
         self.corpus = CorpusCache(self.store)
-        self.scorer = EvidenceScorer(self.store, self.embedder)
+        self.scorer = EvidenceScorer(self.store, self.embedder,
+                                     {"zh": settings.refusal_threshold, "en": settings.refusal_threshold_en})
         self._backends: dict[str, AnswerBackend] = {}
         self._lock = threading.Lock()
 

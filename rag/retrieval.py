@@ -19,6 +19,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from rag.bm25 import BM25
 from rag.config import RetrievalMode, Settings
 from rag.store import Store
+from rag.text import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,16 @@ class HybridRetriever(BaseRetriever):
                 hits.append((node.node_id, 1.0 + math.log(max(sim, 1e-9))))
         return hits[:k]
 
+    @staticmethod
+    def _bm25_weight(query: str, corpus: _Corpus) -> float:
+        """Trust BM25 as far as the query's words occur in the corpus at all:
+        an English question over Chinese text shares few tokens, and its BM25
+        ranking is mostly noise."""
+        tokens = tokenize(query)
+        if not tokens:
+            return 0.0
+        return sum(t in corpus.bm25.postings for t in tokens) / len(tokens)
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         corpus = self.corpus.get()
         if not corpus.nodes:
@@ -124,9 +135,9 @@ class HybridRetriever(BaseRetriever):
         dense = self._dense(query_bundle, corpus, fetch) if self.mode in ("hybrid", "dense") else []
         sparse = corpus.bm25.top(query_bundle.query_str, fetch) if self.mode in ("hybrid", "bm25") else []
         fused: dict[str, float] = {}
-        for ranking in (dense, sparse):
+        for ranking, weight in ((dense, 1.0), (sparse, self._bm25_weight(query_bundle.query_str, corpus))):
             for rank, (cid, _) in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (self.settings.rrf_k + rank + 1)
         dense_s, sparse_s = dict(dense), dict(sparse)
         out = []
         for cid in sorted(fused, key=fused.get, reverse=True)[:k]:

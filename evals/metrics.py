@@ -1,0 +1,69 @@
+"""Metric definitions (see evals/README.md). Pure functions over plain data."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from rag.text import NUMBER, tokenize
+
+_MARKER = re.compile(r"\[\d+\]")
+_SPACE = re.compile(r"\s+")
+
+
+def norm(text: str) -> str:
+    return _SPACE.sub("", text).lower()
+
+
+def answer_correct(answer: str, answers: list[str], any_of: list[str]) -> bool:
+    a = norm(answer)
+    return all(norm(k) in a for k in answers) and (not any_of or any(norm(k) in a for k in any_of))
+
+
+def first_hit_rank(retrieved_texts: list[str], evidence: str) -> int | None:
+    """1-based rank of the first retrieved text containing the evidence."""
+    ev = norm(evidence)
+    for rank, text in enumerate(retrieved_texts, 1):
+        if ev and ev in norm(text):
+            return rank
+    return None
+
+
+def evidence_span(document: str, evidence: str) -> tuple[int, int] | None:
+    start = document.find(evidence) if evidence else -1
+    return (start, start + len(evidence)) if start >= 0 else None
+
+
+def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def citation_support(citations: list[dict], evidence: tuple[int, int] | None, doc_id: str | None) -> list[bool]:
+    """Per citation: does its span overlap the evidence span of the same document?"""
+    if evidence is None:
+        return [False] * len(citations)
+    return [c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), evidence) for c in citations]
+
+
+def content_units(text: str) -> set[str]:
+    text = _MARKER.sub(" ", text)
+    return set(tokenize(text)) | set(NUMBER.findall(text))
+
+
+def faithfulness(answer: str, cited_texts: list[str]) -> float | None:
+    """Share of the answer's content tokens and numbers found in the cited spans."""
+    units = content_units(answer.replace("According to the documents:", ""))
+    if not units:
+        return None
+    support = norm(" ".join(cited_texts))
+    return sum(norm(u) in support for u in units) / len(units)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(sum(values) / len(values)) if values else None

@@ -1,0 +1,67 @@
+"""HTTP API: `POST /api/ask` (JSON or server-sent events) and `GET /healthz`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
+
+from rag.config import Settings, get_settings
+from rag.schema import AskRequest, AskResponse
+
+log = logging.getLogger(__name__)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Grounded RAG chatbot", version="0.1.0",
+                  description="Answers from the indexed documents only, with citations to exact spans.")
+    state: dict[str, Any] = {"pipeline": pipeline}
+
+    def get_pipeline():
+        if state["pipeline"] is None:
+            from rag.pipeline import Pipeline
+
+            state["pipeline"] = Pipeline(settings)
+        return state["pipeline"]
+
+    app.state.get_pipeline = get_pipeline
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": _describe(errors), "errors": errors})
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        pipeline = get_pipeline()
+        return {"status": "ok", **pipeline.store.counts(), "backend": settings.backend}
+
+    @app.post("/api/ask", response_model=AskResponse,
+              responses={422: {"description": "Invalid question, history or parameters."}})
+    async def ask(request: AskRequest):
+        pipeline = get_pipeline()
+        if not request.stream:
+            return await run_in_threadpool(pipeline.ask, request)
+
+        def sse():
+            for kind, payload in pipeline.events(request):
+                data = {"text": payload} if kind == "delta" else payload.model_dump()
+                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+        return StreamingResponse(iterate_in_threadpool(sse()), media_type="text/event-stream")
+
+    return app

@@ -1,0 +1,189 @@
+"""`rag` command line: index, ask, serve, docs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from rag.config import Settings, get_settings
+
+
+def _settings(args) -> Settings:
+    settings = get_settings()
+    overrides = {k: v for k, v in {"backend": getattr(args, "backend", None), "top_k": getattr(args, "top_k", None)}.items() if v}
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def ensure_index(settings: Settings) -> None:
+    """Index the default corpus when the store holds no documents."""
+    from index.ingest import index_paths
+    from rag.store import Store
+
+    store = Store(settings)
+    interrupted = store.repair()
+    for name in interrupted:
+        print(f"warning: {name} was only partly indexed and has been removed; add it again", file=sys.stderr)
+    if store.counts()["documents"] == 0:
+        print(f"index is empty: indexing {settings.corpus_dir}", file=sys.stderr)
+        print(index_paths([settings.corpus_dir], settings, store=store).summary(), file=sys.stderr)
+
+
+def cmd_index(args) -> int:
+    from index.ingest import index_paths
+    from rag.store import Store
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    store = Store(settings)
+    store.repair()
+    report = index_paths(paths, settings, store=store, rebuild=args.rebuild)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from rag.pipeline import Pipeline
+    from rag.schema import AskRequest
+
+    settings = _settings(args)
+    ensure_index(settings)
+    try:
+        request = AskRequest(question=args.question, top_k=args.top_k)
+    except ValueError as exc:
+        print(f"error: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}", file=sys.stderr)
+        return 2
+    response = Pipeline(settings).ask(request)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    print(response.answer)
+    for c in response.citations:
+        print(f"  [{c.n}] {c.doc_id} {c.start}-{c.end}: {c.text}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    settings = _settings(args)
+    ensure_index(settings)
+    from rag.api import create_app
+
+    app = create_app(settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"serving on http://{host}:{port}", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from rag.store import Store
+
+    store = Store(_settings(args))
+    if args.docs_cmd == "rm":
+        if not store.delete_document(args.doc_id):
+            print(f"error: no document {args.doc_id!r}", file=sys.stderr)
+            return 1
+        print(f"removed {args.doc_id}")
+        return 0
+    for d in store.list_documents():
+        print(f"{d.doc_id}\t{d.name}\t{d.chunks} chunks\t{d.sha256[:12]}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from evals.harness import (DEFAULT_CONFIGS, Config, HttpTarget, InProcessTarget, aggregate, check_thresholds,
+                               load_rows, run, timestamp, write_outputs)
+    from evals.report import table
+    from rag.config import REPO_ROOT
+
+    fail_under = {}
+    for item in args.fail_under or []:
+        metric, _, value = item.partition("=")
+        try:
+            fail_under[metric] = float(value)
+        except ValueError:
+            print(f"error: --fail-under wants metric=value, got {item!r}", file=sys.stderr)
+            return 2
+    datasets = [Path(p) for p in (args.dataset or [REPO_ROOT / "evals" / "datasets" / "dev.jsonl"])]
+    rows, problems = load_rows(datasets)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    configs = [Config.parse(c) for c in (args.config or DEFAULT_CONFIGS)]
+    settings = _settings(args)
+    if args.url:
+        target = HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
+    else:
+        ensure_index(settings)
+        target = InProcessTarget(settings)
+    by_config = run(rows, configs, target)
+    summary = {name: aggregate(results) for name, results in by_config.items()}
+    out = Path(args.out)
+    write_outputs(out, summary, by_config, {"when": timestamp(), "datasets": [str(d) for d in datasets],
+                                            "target": args.url or "in-process"})
+    print(table(summary, ["hit@3", "mrr", "accuracy", "refusal_accuracy", "citation_precision",
+                          "faithfulness", "p50_total_ms"]))
+    print(f"report: {out / 'report.md'}")
+    failures = check_thresholds(summary, fail_under)
+    for f in failures:
+        print(f"FAIL {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Grounded question answering over your documents.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("index", help="index files or folders (default: the bundled corpus)")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--rebuild", action="store_true", help="drop every document first")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the full JSON response")
+    p.add_argument("--backend")
+    p.add_argument("--top-k", type=int, dest="top_k")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the HTTP API (and UI)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--backend")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="score datasets × configurations and write a report")
+    p.add_argument("--dataset", action="append", help="JSON-lines dataset (repeatable; default: the dev set)")
+    p.add_argument("--config", action="append", help="backend:mode:top_k (repeatable)")
+    p.add_argument("--url", help="evaluate a running server through its HTTP API")
+    p.add_argument("--out", default="evals/out", help="output folder")
+    p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
+                   help="exit 1 when a metric misses this value (latency and false-refusal: above it)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("docs", help="list or remove documents")
+    dsub = p.add_subparsers(dest="docs_cmd", required=True)
+    dsub.add_parser("list")
+    rm = dsub.add_parser("rm")
+    rm.add_argument("doc_id")
+    p.set_defaults(func=cmd_docs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.api import create_app
+
+
+@pytest.fixture(scope="module")
+def client(indexed_settings, pipeline):
+    return TestClient(create_app(indexed_settings, pipeline=pipeline))
+
+
+def test_ask_contract(client, corpus_text):
+    r = client.post("/api/ask", json={"question": "英国哪一年正式加入CPTPP？"})
+    assert r.status_code == 200
+    body = r.json()
+    assert {"answer", "refused", "citations", "backend", "timings_ms"} <= body.keys()
+    assert "2024" in body["answer"] and body["refused"] is False and body["backend"] == "extractive"
+    c = body["citations"][0]
+    assert {"n", "doc_id", "chunk_id", "text", "start", "end", "score"} <= c.keys()
+    assert corpus_text[c["start"]:c["end"]] == c["text"]
+    assert set(body["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+def test_top_k_and_history_are_accepted(client):
+    r = client.post("/api/ask", json={"question": "那次会议由谁主持？", "top_k": 3,
+                                      "history": [{"role": "user", "content": "首次美日经济版2+2会议在哪里举行？"}]})
+    assert r.status_code == 200 and len(r.json()["retrieved"]) == 3
+
+
+@pytest.mark.parametrize("payload", [
+    {"question": ""},
+    {"question": "   \n"},
+    {"question": "问" * 2001},
+    {"question": 42},
+    {"question": ["a"]},
+    {},
+    {"question": "谁？", "history": [{"role": "system", "content": "x"}]},
+    {"question": "谁？", "history": "not a list"},
+    {"question": "谁？", "top_k": 0},
+    {"question": "谁？", "top_k": -3},
+    {"question": "谁？", "top_k": 10_000},
+])
+def test_invalid_input_is_a_clear_422(client, payload):
+    r = client.post("/api/ask", json=payload)
+    assert r.status_code == 422
+    assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+
+
+def test_malformed_json_is_422(client):
+    r = client.post("/api/ask", content=b"{bad json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]
+
+
+def test_stream_sends_deltas_then_done(client):
+    with client.stream("POST", "/api/ask", json={"question": "日本外务大臣是谁？", "stream": True}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = [block for block in r.read().decode().split("\n\n") if block.strip()]
+    kinds = [e.split("\n")[0].removeprefix("event: ") for e in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"delta"}
+    done = json.loads(events[-1].split("data: ", 1)[1])
+    assert "岩屋毅" in done["answer"] and done["citations"]
+
+
+def test_healthz(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["documents"] == 1 and body["chunks"] > 5
