@@ -60,6 +60,10 @@ class InProcessTarget:
         request = AskRequest(question=question, history=history, top_k=config.top_k)
         return self.pipeline.ask(request, backend=config.backend, mode=config.mode).model_dump()
 
+    def reset(self) -> None:
+        """Start each configuration cold so latency comparisons are fair."""
+        self.pipeline.embedder.clear_cache()
+
     def documents(self) -> dict[str, str]:
         return {d.doc_id: self.pipeline.store.document_text(d.doc_id) for d in self.pipeline.store.list_documents()}
 
@@ -75,6 +79,9 @@ class HttpTarget:
         r = self.client.post("/api/ask", json={"question": question, "history": history, "top_k": config.top_k})
         r.raise_for_status()
         return r.json()
+
+    def reset(self) -> None:
+        pass
 
     def documents(self) -> dict[str, str]:
         r = self.client.get("/api/documents")
@@ -159,6 +166,7 @@ def run(rows: list[Row], configs: list[Config], target, progress: bool = True,
     by_config: dict[str, list[dict]] = {}
     for config in configs:
         results = by_config.setdefault(config.name, [])
+        target.reset()
         for row in rows:
             history: list[dict] = []
             for i, turn in enumerate(row.turns):

@@ -41,7 +41,7 @@ def charts(out: Path, summary: dict[str, dict], by_config: dict[str, list[dict]]
     ax.set_xticks(x + width * (len(names) - 1) / 2, CHART_METRICS)
     ax.set_ylim(0, 1.1)
     ax.set_title("Main metrics per configuration (higher is better)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(names), frameon=False)
     fig.tight_layout()
     fig.savefig(out / "metrics.png", dpi=110)
     plt.close(fig)

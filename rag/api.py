@@ -6,13 +6,15 @@ import json
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from dataclasses import asdict
+
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
 from rag.config import Settings, get_settings
-from rag.schema import AskRequest, AskResponse
+from rag.schema import AskRequest, AskResponse, DocumentOut, DocumentText
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,19 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
     def healthz() -> dict[str, Any]:
         pipeline = get_pipeline()
         return {"status": "ok", **pipeline.store.counts(), "backend": settings.backend}
+
+    @app.get("/api/documents", response_model=list[DocumentOut])
+    def list_documents():
+        return [DocumentOut(**asdict(d)) for d in get_pipeline().store.list_documents()]
+
+    @app.get("/api/documents/{doc_id}", response_model=DocumentText,
+             responses={404: {"description": "No such document."}})
+    def get_document(doc_id: str):
+        store = get_pipeline().store
+        info = store.get_document(doc_id)
+        if info is None:
+            raise HTTPException(status_code=404, detail=f"no document {doc_id!r}")
+        return DocumentText(**asdict(info), text=store.document_text(doc_id) or "")
 
     @app.post("/api/ask", response_model=AskResponse,
               responses={422: {"description": "Invalid question, history or parameters."}})

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     retrieval_mode: RetrievalMode = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(2.0, ge=0, description="RRF weight of the BM25 side (dense is 1), scaled by how many query words the corpus knows.")
 
     refusal_threshold: float = Field(0.55, ge=0, le=2, description="Chinese question: best evidence score below this → refuse.")
     refusal_threshold_en: float = Field(0.40, ge=0, le=2, description="The same for questions in English (cross-lingual scores run lower).")
@@ -37,8 +38,6 @@ class Settings(BaseSettings):
     embed_threads: int = Field(1, ge=1)
     embed_batch_size: int = Field(16, ge=1)
 
-    max_question_chars: int = 2000
-    max_history_turns: int = 50
 
     host: str = "127.0.0.1"
     port: int = 8000

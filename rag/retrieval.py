@@ -116,15 +116,14 @@ class HybridRetriever(BaseRetriever):
                 hits.append((node.node_id, 1.0 + math.log(max(sim, 1e-9))))
         return hits[:k]
 
-    @staticmethod
-    def _bm25_weight(query: str, corpus: _Corpus) -> float:
+    def _bm25_weight(self, query: str, corpus: _Corpus) -> float:
         """Trust BM25 as far as the query's words occur in the corpus at all:
         an English question over Chinese text shares few tokens, and its BM25
         ranking is mostly noise."""
         tokens = tokenize(query)
         if not tokens:
             return 0.0
-        return sum(t in corpus.bm25.postings for t in tokens) / len(tokens)
+        return self.settings.bm25_weight * sum(t in corpus.bm25.postings for t in tokens) / len(tokens)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         corpus = self.corpus.get()

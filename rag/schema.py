@@ -77,3 +77,16 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval returned, best first.")
     notice: str | None = None
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    name: str
+    sha256: str
+    chunks: int
+    chars: int
+    added: float = Field(description="Unix time the document was indexed.")
+
+
+class DocumentText(DocumentOut):
+    text: str = Field(description="The stored text; citation offsets index into it.")

@@ -66,3 +66,11 @@ def test_stream_sends_deltas_then_done(client):
 def test_healthz(client):
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["documents"] == 1 and body["chunks"] > 5
+
+
+def test_documents_endpoints_serve_the_text_citations_index(client, corpus_text):
+    docs = client.get("/api/documents").json()
+    assert [d["doc_id"] for d in docs] == ["japan-uk-economic-2plus2"]
+    doc = client.get("/api/documents/japan-uk-economic-2plus2").json()
+    assert doc["text"] == corpus_text and doc["chars"] == len(corpus_text)
+    assert client.get("/api/documents/nope").status_code == 404
