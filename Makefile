@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.85 --fail-under refusal_accuracy=0.6 \
+SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.85 --fail-under refusal_accuracy=0.75 \
 	--fail-under offset_validity=1.0 --fail-under citation_precision=0.8
 
 .PHONY: install run index test eval smoke-eval clean

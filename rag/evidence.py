@@ -23,8 +23,12 @@ _ASKS = [
      re.compile(r"\d{1,2}月(\d{1,2}日)?|\d{4}\s*年|\d{4}")),
     ("year", re.compile(r"哪一?年|何年|几年|\bwhat year\b|\bwhich year\b|\bwhich years\b|\bwhat years\b|\bwhen\b", re.I),
      re.compile(r"\d{4}")),
-    ("number", re.compile(r"多少|几[个次大位国项名%]|第几|how many|how much|what percentage|\bnumber of\b", re.I),
-     re.compile(r"\d|[一二两三四五六七八九十百千万亿首]")),
+    ("ordinal", re.compile(r"第几|哪一个|\bwhich (?:place|rank)\b", re.I),
+     re.compile(r"第[一二两三四五六七八九十\d]+|首[个次位届]|最[大高]")),
+    # a count or amount: digits that are not a year, or a numeral with a measure word
+    ("number", re.compile(r"多少|(?<!第)几[个次大位国项名%]|how many|how much|what percentage|\bnumber of\b", re.I),
+     re.compile(r"(?<!\d)(?!(?:19|20)\d\d(?!\d))\d+|[二两三四五六七八九十百千万亿]+[个次大度项名位家倍成届轮]"
+                r"|一[次度项届轮]|[%％]")),
 ]
 _ORDINAL = re.compile(r"第[一二两三四五六七八九十\d]+|[一二两三四五六七八九十\d]+[次届轮]|\d+(?:\.\d+)?")
 _MONTH_DAY = re.compile(r"几月几日|哪一天|哪天|\bwhat date\b|\bon what date\b", re.I)
