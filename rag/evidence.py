@@ -46,6 +46,7 @@ class Evidence:
     lexical: float
     dense: float
     chunk_rank: int
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -153,7 +154,7 @@ class EvidenceScorer:
                 if not numbers_agree(question, sentence):
                     score *= self.type_penalty
                 result.ranked.append(Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence,
-                                              meta.get("section", ""), score, lexical, dense, rank))
+                                              meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid)))
         result.ranked.sort(key=lambda e: e.score, reverse=True)
         if not result.ranked:
             result.reason = "no sentences"
