@@ -27,7 +27,7 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
+def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="Grounded RAG chatbot", version="0.1.0",
                   description="Answers from the indexed documents only, with citations to exact spans.")
@@ -79,4 +79,12 @@ def create_app(settings: Settings | None = None, pipeline=None) -> FastAPI:
 
         return StreamingResponse(iterate_in_threadpool(sse()), media_type="text/event-stream")
 
+    if with_ui:
+        import gradio as gr
+
+        from rag.backends import BACKENDS
+        from ui.app import CSS, JS, build_ui
+
+        demo = build_ui(get_pipeline, list(BACKENDS), settings.backend, settings.top_k)
+        app = gr.mount_gradio_app(app, demo, path="/", css=CSS, js=JS, footer_links=[])
     return app

@@ -74,9 +74,9 @@ def cmd_serve(args) -> int:
     ensure_index(settings)
     from rag.api import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, with_ui=not args.no_ui)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"serving on http://{host}:{port}", file=sys.stderr)
+    print(f"serving on http://{host}:{port} (UI at /, API at /api, health at /healthz)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--backend")
+    p.add_argument("--no-ui", action="store_true", help="serve only the API")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score datasets × configurations and write a report")

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     refusal_threshold: float = Field(0.55, ge=0, le=2, description="Chinese question: best evidence score below this → refuse.")
     refusal_threshold_en: float = Field(0.40, ge=0, le=2, description="The same for questions in English (cross-lingual scores run lower).")
 
+    llm_model_path: Path | None = Field(None, description="A GGUF file for the local backend (default: the bundled Qwen2.5-Coder-1.5B).")
+    llm_threads: int = Field(2, ge=1)
+    llm_context: int = Field(4096, ge=512)
+    llm_max_tokens: int = Field(200, ge=16, le=2048)
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible server for the openai backend, e.g. http://127.0.0.1:8080/v1")
+    llm_model: str = "default"
+    llm_api_key: str = Field("not-needed", repr=False)
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned (then: extractive fallback).")
+    llm_retries: int = Field(1, ge=0)
+
     chunk_min_chars: int = Field(150, ge=20)
     chunk_max_chars: int = Field(300, ge=40)
     embed_threads: int = Field(1, ge=1)
@@ -47,8 +57,8 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
-    def docs_path(self) -> Path:
-        return self.data_dir / "docs"
+    def models_path(self) -> Path:
+        return self.data_dir / "models"
 
 
 @lru_cache

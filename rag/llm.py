@@ -57,3 +57,65 @@ class FakeLLM(CustomLLM):
                 yield CompletionResponse(text=text, delta=reply[i : i + 3])
 
         return gen()
+
+
+class LocalServer:
+    """The GGUF model served by xllamacpp's in-process llama.cpp server on a loopback port.
+
+    One per process (the model takes ~1.9 GB); requests queue in its slot, so
+    concurrent askers are served in order and none fails.
+    """
+
+    _instances: dict[tuple, "LocalServer"] = {}
+
+    def __init__(self, model_path, threads: int, context: int):
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(model_path)
+        params.n_ctx = context
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.sampling.temp = 0.0
+        params.sampling.top_k = 1
+        params.n_parallel = 1  # one slot: concurrent requests queue in order instead of splitting 2 cores
+        params.verbosity = -1
+        self.server = xllamacpp.Server(params)
+        self.base_url = self.server.listening_address.rstrip("/") + "/v1"
+
+    @classmethod
+    def get(cls, model_path, threads: int, context: int) -> "LocalServer":
+        key = (str(model_path), threads, context)
+        if key not in cls._instances:
+            cls._instances[key] = cls(model_path, threads, context)
+        return cls._instances[key]
+
+
+def openai_like(base_url: str, model: str, api_key: str, settings, chat: bool):
+    """llama-index's OpenAILike client. `chat=False` sends our ChatML prompt to /v1/completions.
+
+    Also installed as llama-index's default LLM, so nothing falls back to OpenAI's API."""
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.llms.openai_like import OpenAILike
+
+    LlamaSettings.llm = llm = OpenAILike(
+        model=model, api_base=base_url, api_key=api_key, is_chat_model=chat, is_function_calling_model=False,
+        context_window=settings.llm_context, max_tokens=settings.llm_max_tokens, temperature=0.0,
+        timeout=settings.llm_timeout, max_retries=settings.llm_retries,
+        messages_to_prompt=chatml, completion_to_prompt=lambda text: chatml([ChatMessage(role="user", content=text)]),
+    )
+    return llm
+
+
+def local_llm(settings):
+    from rag.model_files import check_model_file, ensure_model
+
+    path = check_model_file(settings.llm_model_path) if settings.llm_model_path else ensure_model(settings.models_path)
+    server = LocalServer.get(path, settings.llm_threads, settings.llm_context)
+    return openai_like(server.base_url, "local", "not-needed", settings, chat=False)
+
+
+def remote_llm(settings):
+    if not settings.llm_base_url:
+        raise ValueError("the openai backend needs RAG_LLM_BASE_URL (an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1)")
+    return openai_like(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings, chat=True)

@@ -38,7 +38,7 @@ class Pipeline:
         name = name or self.settings.backend
         with self._lock:
             if name not in self._backends:
-                self._backends[name] = get_backend(self.settings, name)
+                self._backends[name] = get_backend(self.settings, name, self.embedder)
             return self._backends[name]
 
     def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None) -> HybridRetriever:

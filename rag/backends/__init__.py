@@ -27,11 +27,27 @@ class AnswerBackend(Protocol):
         """Yield text deltas as they are produced, then exactly one final Draft."""
 
 
-def get_backend(settings: Settings, name: str | None = None) -> AnswerBackend:
+BACKENDS = ("extractive", "local", "openai")
+
+
+def get_backend(settings: Settings, name: str | None = None, embedder=None) -> AnswerBackend:
+    """Build a backend by name; LLM backends need the embedder for verification."""
     match name or settings.backend:
         case "extractive":
             from rag.backends.extractive import ExtractiveBackend
 
             return ExtractiveBackend()
+        case "local":
+            from rag.backends.generative import GroundedLLMBackend
+            from rag.llm import local_llm
+            from rag.verify import Verifier
+
+            return GroundedLLMBackend("local", local_llm(settings), Verifier(embedder))
+        case "openai":
+            from rag.backends.generative import GroundedLLMBackend
+            from rag.llm import remote_llm
+            from rag.verify import Verifier
+
+            return GroundedLLMBackend("openai", remote_llm(settings), Verifier(embedder))
         case other:
-            raise ValueError(f"answer backend {other!r} is not available yet")
+            raise ValueError(f"unknown answer backend {other!r}; choose one of {', '.join(BACKENDS)}")

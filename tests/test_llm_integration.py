@@ -1,0 +1,62 @@
+"""The real local model and a real OpenAI-compatible server (slow: ~1 min on 2 cores)."""
+
+import re
+
+import pytest
+
+from rag.schema import AskRequest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_pipeline(indexed_settings):
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(indexed_settings.model_copy(update={"backend": "local"}))
+    pipeline.backend("local")  # joins the model parts once and starts the in-process server
+    return pipeline
+
+
+def _valid(r, corpus_text):
+    assert {int(m) for m in re.findall(r"\[(\d+)\]", r.answer)} == {c.n for c in r.citations}
+    assert all(corpus_text[c.start:c.end] == c.text for c in r.citations)
+
+
+def test_local_model_answers_with_verified_citations(local_pipeline, corpus_text):
+    r = local_pipeline.ask(AskRequest(question="英国哪一年正式加入CPTPP？"))
+    assert r.backend == "local" and not r.refused and "2024" in r.answer
+    assert r.grounding in ("verified", "fallback")
+    _valid(r, corpus_text)
+    r = local_pipeline.ask(AskRequest(question="日英经济版“2+2”首次会议在哪座城市召开？"))
+    assert not r.refused and "东京" in r.answer
+    _valid(r, corpus_text)
+
+
+def test_local_model_streams_before_the_final_answer(local_pipeline):
+    events = list(local_pipeline.events(AskRequest(question="Which year did the UK formally join the CPTPP?")))
+    kinds = [k for k, _ in events]
+    assert kinds.count("delta") > 1 and kinds[-1] == "done"
+    assert "2024" in events[-1][1].answer
+
+
+def test_openai_backend_against_a_real_openai_compatible_server(local_pipeline, indexed_settings, corpus_text):
+    """llama.cpp's own OpenAI-compatible server (the local model's) on loopback, through OpenAILike."""
+    from rag.llm import LocalServer
+    from rag.pipeline import Pipeline
+
+    server = next(iter(LocalServer._instances.values()))
+    settings = indexed_settings.model_copy(update={"backend": "openai", "llm_base_url": server.base_url})
+    pipeline = Pipeline(settings)
+    r = pipeline.ask(AskRequest(question="日本外务大臣是谁？"))
+    assert r.backend == "openai" and "岩屋毅" in r.answer and r.grounding in ("verified", "fallback")
+    _valid(r, corpus_text)
+
+
+def test_openai_backend_down_falls_back_to_quotes(indexed_settings):
+    from rag.pipeline import Pipeline
+
+    settings = indexed_settings.model_copy(update={
+        "backend": "openai", "llm_base_url": "http://127.0.0.1:9/v1", "llm_timeout": 2.0, "llm_retries": 0})
+    r = Pipeline(settings).ask(AskRequest(question="英国哪一年正式加入CPTPP？"))
+    assert r.grounding == "fallback" and "2024" in r.answer and r.notice
