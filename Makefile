@@ -11,7 +11,7 @@ export ANONYMIZED_TELEMETRY := False
 SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.85 --fail-under refusal_accuracy=0.75 \
 	--fail-under offset_validity=1.0 --fail-under citation_precision=0.8
 
-.PHONY: install run index test eval smoke-eval clean
+.PHONY: install system-deps run index test eval smoke-eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,15 @@ index: install
 run: install
 	$(BIN)/rag serve
 
-test: install
+# Browser tests need Debian's chromium and a CJK font (never a browser download).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei"; then \
+		echo "installing chromium and fonts-wqy-microhei (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
+
+test: install system-deps
 	$(BIN)/python -m pytest
 
 # Default comparison on the dev set; refreshes the committed evals/REPORT.md and its charts.
@@ -40,6 +48,10 @@ eval: install
 # The CI gate: the extractive backend on the dev set must not regress.
 smoke-eval: install
 	$(BIN)/rag eval --config extractive:hybrid:5 --out evals/out/smoke $(SMOKE_THRESHOLDS)
+
+# Benchmarks write their figures to BENCHMARKS.md.
+bench: install
+	$(BIN)/python -m evals.benchmarks llm
 
 clean:
 	rm -rf .rag evals/out

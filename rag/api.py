@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 from dataclasses import asdict
@@ -27,20 +28,34 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False) -> FastAPI:
+def _warm(get_pipeline) -> None:
+    """Load the index, the embedder and the answer backend before the first question."""
+    try:
+        get_pipeline().backend()
+    except Exception as exc:  # reported on first use; the server still serves
+        log.warning("warm-up failed: %s", exc)
+
+
+def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False,
+               warm_up: bool = False) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="Grounded RAG chatbot", version="0.1.0",
                   description="Answers from the indexed documents only, with citations to exact spans.")
     state: dict[str, Any] = {"pipeline": pipeline}
 
-    def get_pipeline():
-        if state["pipeline"] is None:
-            from rag.pipeline import Pipeline
+    lock = threading.Lock()
 
-            state["pipeline"] = Pipeline(settings)
-        return state["pipeline"]
+    def get_pipeline():
+        with lock:
+            if state["pipeline"] is None:
+                from rag.pipeline import Pipeline
+
+                state["pipeline"] = Pipeline(settings)
+            return state["pipeline"]
 
     app.state.get_pipeline = get_pipeline
+    if warm_up:
+        threading.Thread(target=lambda: _warm(get_pipeline), name="warm-up", daemon=True).start()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -50,7 +65,10 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         pipeline = get_pipeline()
-        return {"status": "ok", **pipeline.store.counts(), "backend": settings.backend}
+        backend_status = pipeline.backend_status()
+        status = "degraded" if backend_status.startswith("unavailable") else "ok"
+        return {"status": status, **pipeline.store.counts(), "backend": settings.backend,
+                "backend_status": backend_status}
 
     @app.get("/api/documents", response_model=list[DocumentOut])
     def list_documents():

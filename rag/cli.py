@@ -72,9 +72,16 @@ def cmd_serve(args) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = _settings(args)
     ensure_index(settings)
+    if settings.backend == "local" and not settings.llm_model_path:
+        from rag.model_files import ModelUnavailable, ensure_model
+
+        try:
+            ensure_model(settings.models_path)
+        except ModelUnavailable as exc:
+            print(f"warning: {exc}; answers will quote the sources instead", file=sys.stderr)
     from rag.api import create_app
 
-    app = create_app(settings, with_ui=not args.no_ui)
+    app = create_app(settings, with_ui=not args.no_ui, warm_up=True)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"serving on http://{host}:{port} (UI at /, API at /api, health at /healthz)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -6,11 +6,12 @@ are views of it, so every surface returns the same answer.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Iterator
 
-from rag.backends import AnswerBackend, Draft, get_backend
+from rag.backends import BACKENDS, AnswerBackend, Draft, UnavailableBackend, get_backend
 from rag.condense import standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
@@ -21,6 +22,7 @@ from rag.store import Store
 from rag.text import refusal_for
 
 Event = tuple[str, "str | AskResponse"]
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -35,11 +37,24 @@ class Pipeline:
         self._lock = threading.Lock()
 
     def backend(self, name: str | None = None) -> AnswerBackend:
+        """The named backend, built once. One that fails to start degrades to quoting, with a notice."""
         name = name or self.settings.backend
         with self._lock:
             if name not in self._backends:
-                self._backends[name] = get_backend(self.settings, name, self.embedder)
+                if name not in BACKENDS:
+                    raise ValueError(f"unknown answer backend {name!r}; choose one of {', '.join(BACKENDS)}")
+                try:
+                    self._backends[name] = get_backend(self.settings, name, self.embedder)
+                except Exception as exc:
+                    log.error("answer backend %s unavailable: %s", name, exc)
+                    self._backends[name] = UnavailableBackend(name, str(exc))
             return self._backends[name]
+
+    def backend_status(self, name: str | None = None) -> str:
+        backend = self._backends.get(name or self.settings.backend)
+        if backend is None:
+            return "not loaded"
+        return f"unavailable: {backend.reason}" if isinstance(backend, UnavailableBackend) else "ready"
 
     def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None) -> HybridRetriever:
         return HybridRetriever(self.store, self.embedder, self.settings, mode=mode, top_k=top_k, corpus=self.corpus)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.evidence import Evidence
-from rag.text import NUMBER, REFUSAL, tokenize
+from rag.text import NUMBER, REFUSAL, detect_lang, tokenize
 
 _MARKERS = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】]")
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Z0-9+]{1,}\b")
@@ -30,8 +30,17 @@ class SupportedSentence:
     score: float
 
 
+_BOILERPLATE = re.compile(r"^(根据(所给|给定|提供的)?资料[，,:：]?|资料(中)?(显示|表明|提到)[，,:：]?|according to the (sources|documents)[,:]?\s*)", re.I)
+
+
 def strip_markers(text: str) -> str:
     return _MARKERS.sub("", text).strip()
+
+
+def clean_sentence(text: str) -> str:
+    """Without citation markers and without 'According to the sources,' openers."""
+    text = _BOILERPLATE.sub("", strip_markers(text)).strip()
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
 def split_sentences(text: str) -> list[str]:
@@ -80,7 +89,9 @@ class Verifier:
             if any(u not in text for u in hard):
                 continue
             score = lexical_support(sentence, ev.text)
-            if score < self.min_lexical and ev.vector is not None:
+            # embeddings only vouch across languages (an English answer over Chinese sources);
+            # within one language they rate any on-topic sentence as similar
+            if score < self.min_lexical and ev.vector is not None and detect_lang(sentence) != detect_lang(ev.text):
                 if s_vec is None:
                     s_vec = np.asarray(self.embedder.get_query_embedding(sentence), dtype=np.float32)
                 dense = float(ev.vector @ s_vec)
@@ -90,5 +101,6 @@ class Verifier:
         return best
 
     def verify(self, answer: str, evidence: list[Evidence]) -> list[SupportedSentence]:
-        supported = (self.support(sentence, evidence) for sentence in split_sentences(answer))
+        sentences = [clean_sentence(s) for s in split_sentences(answer)]
+        supported = (self.support(s, evidence) for s in sentences if re.search(r"\w", s))
         return [s for s in supported if s is not None]

@@ -29,7 +29,7 @@ def dev_rows() -> list[dict]:
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, _env_file=None, **overrides)
+    return Settings(data_dir=data_dir, _env_file=None, **{"backend": "extractive", **overrides})
 
 
 @pytest.fixture(scope="session")

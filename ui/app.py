@@ -27,7 +27,7 @@ EXAMPLES = [
     "Which year did the UK formally join the CPTPP?",
     "日英经济版“2+2”第二次会议将于何时举行？",
 ]
-REFUSED_BADGE = "🚫 **未在文档中找到答案 · Not in the documents**"
+REFUSED_BADGE = "**未在文档中找到答案 · Not in the documents**"
 
 CSS = """
 #sources .src { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin: 0 0 10px; }
@@ -105,7 +105,7 @@ def render_answer(response: AskResponse) -> str:
         return f"{REFUSED_BADGE}\n\n{html.escape(response.answer)}"
     body = link_markers(response.answer)
     if response.grounding == "fallback":
-        return f"ℹ️ *{html.escape(response.notice or 'quoted from the sources')}*\n\n{body}"
+        return f"*提示 · Note: {html.escape(response.notice or 'quoted from the sources')}*\n\n{body}"
     return body
 
 
@@ -130,12 +130,12 @@ def build_ui(get_pipeline: Callable[[], Any], backends: list[str], default_backe
             gr.Warning(f"无效的问题 · Invalid question: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}")
             yield chat, gr.update(), gr.update(), conversation, message
             return
-        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "⏳ …"}]
+        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield chat, gr.update(), gr.update(), conversation, ""
         pipeline = get_pipeline()
         try:
             if backend != "extractive":
-                chat[-1]["content"] = "⏳ 正在加载模型… · Loading the model…"
+                chat[-1]["content"] = "正在加载模型… · Loading the model…"
                 yield chat, gr.update(), gr.update(), conversation, ""
                 pipeline.backend(backend)
             streamed = ""
@@ -149,7 +149,7 @@ def build_ui(get_pipeline: Callable[[], Any], backends: list[str], default_backe
                     response = payload
         except Exception as exc:  # keep the UI usable whatever the backend does
             log.exception("UI answer failed")
-            chat[-1]["content"] = f"⚠️ 出错了，请重试 · Something went wrong: {html.escape(type(exc).__name__)}: {html.escape(str(exc))[:200]}"
+            chat[-1]["content"] = f"出错了，请重试 · Something went wrong: {html.escape(type(exc).__name__)}: {html.escape(str(exc))[:200]}"
             yield chat, sources_html(None, document_text), "", conversation, ""
             return
         texts.clear()  # documents may have changed between questions

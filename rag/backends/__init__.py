@@ -30,6 +30,23 @@ class AnswerBackend(Protocol):
 BACKENDS = ("extractive", "local", "openai")
 
 
+class UnavailableBackend:
+    """Stands in for an LLM backend that could not start: quotes the sources and says why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+
+    def answer(self, question: str, evidence: EvidenceSet, history: list[dict]) -> Iterator[str | Draft]:
+        from rag.backends.extractive import quote
+
+        draft = quote(evidence)
+        draft.grounding = "fallback"
+        draft.notice = f"the {self.name} backend is unavailable ({self.reason}); quoting the sources instead"
+        yield draft.text
+        yield draft
+
+
 def get_backend(settings: Settings, name: str | None = None, embedder=None) -> AnswerBackend:
     """Build a backend by name; LLM backends need the embedder for verification."""
     match name or settings.backend:
