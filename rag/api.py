@@ -1,21 +1,22 @@
-"""HTTP API: `POST /api/ask` (JSON or server-sent events) and `GET /healthz`."""
+"""HTTP API: ask (JSON or server-sent events), documents, OpenAI-compatible /v1, health."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
+from dataclasses import asdict
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from dataclasses import asdict
-
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, File, HTTPException, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
 from rag.config import Settings, get_settings
-from rag.schema import AskRequest, AskResponse, DocumentOut, DocumentText
+from rag.schema import AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,30 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
             return state["pipeline"]
 
     app.state.get_pipeline = get_pipeline
+    write_lock = threading.Lock()  # one document change at a time in this process
+
+    def bearer(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+    def require_key(request: Request) -> None:
+        if settings.api_key and not hmac.compare_digest(bearer(request).encode(), settings.api_key.encode()):
+            raise HTTPException(status_code=401, detail="missing or wrong API key (Authorization: Bearer <key>)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def require_admin(request: Request) -> None:
+        if settings.admin_key:
+            if not hmac.compare_digest(bearer(request).encode(), settings.admin_key.encode()):
+                raise HTTPException(status_code=401, detail="document changes need the admin key",
+                                    headers={"WWW-Authenticate": "Bearer"})
+        else:
+            require_key(request)
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["authorization", "content-type"])
     if warm_up:
         threading.Thread(target=lambda: _warm(get_pipeline), name="warm-up", daemon=True).start()
 
@@ -70,11 +95,54 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         return {"status": status, **pipeline.store.counts(), "backend": settings.backend,
                 "backend_status": backend_status}
 
-    @app.get("/api/documents", response_model=list[DocumentOut])
+    @app.post("/api/documents", response_model=DocumentAdded, status_code=201, dependencies=[Depends(require_admin)],
+              responses={400: {"description": "Bad file name."}, 413: {"description": "File too large."},
+                         415: {"description": "Unsupported file type."},
+                         422: {"description": "Empty or undecodable file."}})
+    async def add_document(file: UploadFile = File(..., description=".txt, .md, .html or .pdf; UTF-8 or GB18030 text")):
+        from index.ingest import add_document as index_document
+        from index.loader import SUPPORTED, UnsupportedDocument, parse_document
+
+        name = file.filename or ""
+        if not name or name != PurePosixPath(name).name or name != PureWindowsPath(name).name or name in (".", ".."):
+            raise HTTPException(status_code=400, detail="the file name must be a plain name without folders")
+        if PurePosixPath(name).suffix.lower() not in SUPPORTED:
+            raise HTTPException(status_code=415, detail=f"unsupported file type; supported: {', '.join(SUPPORTED)}")
+        limit = int(settings.max_upload_mb * 1024 * 1024)
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(status_code=413, detail=f"the file is larger than {settings.max_upload_mb:g} MB")
+        try:
+            text = parse_document(name, data)
+        except UnsupportedDocument as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        pipeline = get_pipeline()
+
+        def write():
+            with write_lock:
+                return index_document(pipeline.store, pipeline.embedder, settings, name, text)
+
+        info, status = await run_in_threadpool(write)
+        return DocumentAdded(**asdict(info), status=status)
+
+    @app.delete("/api/documents/{doc_id}", status_code=204, dependencies=[Depends(require_admin)],
+                responses={404: {"description": "No such document."}})
+    async def delete_document(doc_id: str):
+        pipeline = get_pipeline()
+
+        def delete():
+            with write_lock:
+                return pipeline.store.delete_document(doc_id)
+
+        if not await run_in_threadpool(delete):
+            raise HTTPException(status_code=404, detail=f"no document {doc_id!r}")
+        return Response(status_code=204)
+
+    @app.get("/api/documents", response_model=list[DocumentOut], dependencies=[Depends(require_key)])
     def list_documents():
         return [DocumentOut(**asdict(d)) for d in get_pipeline().store.list_documents()]
 
-    @app.get("/api/documents/{doc_id}", response_model=DocumentText,
+    @app.get("/api/documents/{doc_id}", response_model=DocumentText, dependencies=[Depends(require_key)],
              responses={404: {"description": "No such document."}})
     def get_document(doc_id: str):
         store = get_pipeline().store
@@ -83,7 +151,7 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
             raise HTTPException(status_code=404, detail=f"no document {doc_id!r}")
         return DocumentText(**asdict(info), text=store.document_text(doc_id) or "")
 
-    @app.post("/api/ask", response_model=AskResponse,
+    @app.post("/api/ask", response_model=AskResponse, dependencies=[Depends(require_key)],
               responses={422: {"description": "Invalid question, history or parameters."}})
     async def ask(request: AskRequest):
         pipeline = get_pipeline()
@@ -97,7 +165,11 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
         return StreamingResponse(iterate_in_threadpool(sse()), media_type="text/event-stream")
 
-    if with_ui:
+    from rag.openai_compat import router
+
+    app.include_router(router(get_pipeline, settings.backend, auth=require_key))
+
+    if with_ui and not settings.api_key:  # the UI has no key prompt: with a key set, serve only the API
         import gradio as gr
 
         from rag.backends import BACKENDS

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1)
 
 
+    api_key: str | None = Field(None, repr=False, description="When set, every endpoint but /healthz needs `Authorization: Bearer <key>`.")
+    admin_key: str | None = Field(None, repr=False, description="When set, adding or deleting documents needs this key instead.")
+    max_upload_mb: float = Field(10.0, gt=0, description="Largest document upload.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
+
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -90,3 +90,8 @@ class DocumentOut(BaseModel):
 
 class DocumentText(DocumentOut):
     text: str = Field(description="The stored text; citation offsets index into it.")
+
+
+class DocumentAdded(DocumentOut):
+    status: Literal["added", "replaced", "unchanged"] = Field(
+        description="`unchanged`: the same content was already indexed (under the returned doc_id).")

@@ -18,7 +18,7 @@ import numpy as np
 from rag.evidence import Evidence
 from rag.text import NUMBER, REFUSAL, detect_lang, tokenize
 
-_MARKERS = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】]")
+_MARKERS = re.compile(r"\s*[\[【(（]\s*(?:编号|来源|资料|source)?\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】)）]", re.I)
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Z0-9+]{1,}\b")
 _REFUSAL_HINTS = re.compile(r"没有找到相关信息|无法回答|未提及|没有提到|没有提供|not contain|does not (?:say|mention)|no information", re.I)
 
@@ -64,31 +64,39 @@ def _hard_units(sentence: str, sources: str) -> set[str]:
     return set(NUMBER.findall(sentence)) | {n for n in names if n in sources}
 
 
-def lexical_support(sentence: str, evidence: str) -> float:
-    tokens = set(tokenize(sentence))
+def lexical_support(tokens: set[str], evidence: str) -> float:
     if not tokens:
         return 0.0
     ev = evidence.lower()
     return sum(t in ev for t in tokens) / len(tokens)
 
 
+def new_content(sentence: str, question: str) -> set[str]:
+    """The sentence's content words that the question did not already contain: what it claims."""
+    asked = question.lower()
+    return {t for t in tokenize(sentence) if t not in asked}
+
+
 class Verifier:
     # calibrated on the dev set with the local model (see BENCHMARKS.md)
-    min_lexical = 0.5
+    min_lexical = 0.6
     min_dense = 0.80
 
     def __init__(self, embedder):
         self.embedder = embedder
 
-    def support(self, sentence: str, evidence: list[Evidence]) -> SupportedSentence | None:
+    def support(self, sentence: str, evidence: list[Evidence], question: str = "") -> SupportedSentence | None:
         hard = _hard_units(sentence, " ".join(e.text for e in evidence).lower())
+        claims = new_content(sentence, question)
+        if not claims and not (hard - set(NUMBER.findall(question))):
+            return None  # it only repeats the question
         best: SupportedSentence | None = None
         s_vec = None
         for ev in evidence:
             text = ev.text.lower()
             if any(u not in text for u in hard):
                 continue
-            score = lexical_support(sentence, ev.text)
+            score = lexical_support(claims, ev.text)
             # embeddings only vouch across languages (an English answer over Chinese sources);
             # within one language they rate any on-topic sentence as similar
             if score < self.min_lexical and ev.vector is not None and detect_lang(sentence) != detect_lang(ev.text):
@@ -100,7 +108,7 @@ class Verifier:
                 best = SupportedSentence(sentence, ev, score)
         return best
 
-    def verify(self, answer: str, evidence: list[Evidence]) -> list[SupportedSentence]:
+    def verify(self, answer: str, evidence: list[Evidence], question: str = "") -> list[SupportedSentence]:
         sentences = [clean_sentence(s) for s in split_sentences(answer)]
-        supported = (self.support(s, evidence) for s in sentences if re.search(r"\w", s))
+        supported = (self.support(s, evidence, question) for s in sentences if re.search(r"\w", s))
         return [s for s in supported if s is not None]

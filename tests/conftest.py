@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,38 @@ def pipeline(indexed_settings):
 @pytest.fixture
 def fresh_settings(tmp_path) -> Settings:
     return make_settings(tmp_path / "data")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path, **env_overrides) -> tuple[subprocess.Popen, str]:
+    """`rag serve` in a subprocess on a free loopback port; returns (process, base URL)."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_BACKEND": "extractive", **env_overrides}
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
+
+
+@pytest.fixture(scope="session")
+def live_server(indexed_settings):
+    proc, url = start_server(indexed_settings.data_dir)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)

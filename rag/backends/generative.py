@@ -105,7 +105,7 @@ class GroundedLLMBackend:
 
     def finish(self, raw: str, chosen: list[Evidence], evidence: EvidenceSet) -> Draft:
         best = evidence.ranked[0].score
-        supported = [s for s in self.verifier.verify(raw, chosen)
+        supported = [s for s in self.verifier.verify(raw, chosen, evidence.question)
                      if not looks_like_refusal(s.text) and s.evidence.score >= RELEVANCE * best]
         kinds = asked_types(evidence.question)
         answer_text = " ".join(s.text for s in supported)
