@@ -103,7 +103,7 @@ class Verifier:
                 if s_vec is None:
                     s_vec = np.asarray(self.embedder.get_query_embedding(sentence), dtype=np.float32)
                 dense = float(ev.vector @ s_vec)
-                score = max(score, 0.5 + (dense - self.min_dense)) if dense >= self.min_dense else score
+                score = max(score, self.min_lexical + dense - self.min_dense) if dense >= self.min_dense else score
             if score >= self.min_lexical and (best is None or score > best.score):
                 best = SupportedSentence(sentence, ev, score)
         return best
