@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from index.chunker import chunk_text
 from index.loader import SUPPORTED, load_file
 from rag.config import Settings
@@ -50,20 +52,31 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def _embed(embedder, texts: list[str], progress) -> list[list[float]]:
-    vectors: list[list[float]] = []
-    size = embedder.embed_batch_size
-    for i in range(0, len(texts), size):
-        vectors.extend(embedder.get_text_embedding_batch(texts[i : i + size]))
-        if progress is not None:
-            progress.update(len(texts[i : i + size]))
+    vectors = embedder.get_text_embedding_batch(texts)
+    if progress is not None:
+        progress.update(len(texts))
     return vectors
+
+
+def _node(doc_id: str, name: str, i: int, chunk, vector):
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    chunk_id = f"{doc_id}:{i:05d}"
+    node = TextNode(
+        id_=chunk_id, text=chunk.text, embedding=vector,
+        start_char_idx=chunk.start, end_char_idx=chunk.end,
+        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id,
+                  "start": chunk.start, "end": chunk.end, "section": chunk.section},
+        excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "start", "end", "section"],
+        excluded_llm_metadata_keys=["doc_id", "doc_name", "chunk_id", "start", "end"],
+    )
+    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
+    return node
 
 
 def add_document(store: Store, embedder, settings: Settings, name: str, text: str,
                  progress: bool = False) -> tuple[DocumentInfo, str]:
     """Index one document's text. Returns (info, "added" | "replaced" | "unchanged")."""
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     same = store.find_by_sha256(sha)
     if same is not None:
@@ -78,41 +91,34 @@ def add_document(store: Store, embedder, settings: Settings, name: str, text: st
     sentences = sorted({trim_span(text, a, b) for c in chunks for a, b in c.sentences})
     sentences = [(a, b) for a, b in sentences if b > a]
 
+    store.discard_uncommitted(doc_id)  # leftovers of an earlier interrupted run
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(chunks) + len(sentences), desc=f"embedding {name}", unit="text", leave=False)
+    size = embedder.embed_batch_size
+    vector_sum = None
     try:
-        chunk_vecs = _embed(embedder, [c.text for c in chunks], bar)
-        sent_vecs = _embed(embedder, [text[a:b] for a, b in sentences], bar)
+        # written batch by batch (memory stays flat); readers ignore them until the commit below
+        for i in range(0, len(chunks), size):
+            batch = chunks[i : i + size]
+            vectors = _embed(embedder, [c.text for c in batch], bar)
+            store.vector_store.add([_node(doc_id, name, i + j, c, v) for j, (c, v) in enumerate(zip(batch, vectors))])
+            total = np.sum(vectors, axis=0)
+            vector_sum = total if vector_sum is None else vector_sum + total
+        for i in range(0, len(sentences), size):
+            batch = sentences[i : i + size]
+            store.sentences.add(
+                ids=[f"{doc_id}:{a}-{b}" for a, b in batch],
+                embeddings=_embed(embedder, [text[a:b] for a, b in batch], bar),
+                metadatas=[{"doc_id": doc_id, "doc_name": name, "start": a, "end": b} for a, b in batch],
+            )
     finally:
         if bar is not None:
             bar.close()
-
-    nodes = []
-    for i, (chunk, vec) in enumerate(zip(chunks, chunk_vecs)):
-        chunk_id = f"{doc_id}:{i:05d}"
-        node = TextNode(
-            id_=chunk_id, text=chunk.text, embedding=vec,
-            start_char_idx=chunk.start, end_char_idx=chunk.end,
-            metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id,
-                      "start": chunk.start, "end": chunk.end, "section": chunk.section},
-            excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "start", "end", "section"],
-            excluded_llm_metadata_keys=["doc_id", "doc_name", "chunk_id", "start", "end"],
-        )
-        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
-        nodes.append(node)
-    store.vector_store.add(nodes)
-    if sentences:
-        store.sentences.add(
-            ids=[f"{doc_id}:{a}-{b}" for a, b in sentences],
-            embeddings=sent_vecs,
-            metadatas=[{"doc_id": doc_id, "doc_name": name, "start": a, "end": b} for a, b in sentences],
-        )
     info = DocumentInfo(doc_id, name, sha, len(chunks), len(text), now())
-    mean = [sum(col) / len(chunk_vecs) for col in zip(*chunk_vecs)]
-    store.commit_document(info, mean)
+    store.commit_document(info, (vector_sum / max(len(chunks), 1)).tolist())
     return info, status
 
 

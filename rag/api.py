@@ -6,6 +6,8 @@ import hmac
 import json
 import logging
 import threading
+import time
+import uuid
 from dataclasses import asdict
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -19,6 +21,7 @@ from rag.config import Settings, get_settings
 from rag.schema import AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("rag.access")
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -37,11 +40,28 @@ def _warm(get_pipeline) -> None:
         log.warning("warm-up failed: %s", exc)
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from assets shipped in a wheel: FastAPI's default loads them from a CDN."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
 def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False,
                warm_up: bool = False) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Grounded RAG chatbot", version="0.1.0",
+    app = FastAPI(title="Grounded RAG chatbot", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Answers from the indexed documents only, with citations to exact spans.")
+    _offline_docs(app)
     state: dict[str, Any] = {"pipeline": pipeline}
 
     lock = threading.Lock()
@@ -55,6 +75,20 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
             return state["pipeline"]
 
     app.state.get_pipeline = get_pipeline
+
+    @app.middleware("http")
+    async def log_request(request: Request, call_next):
+        """One structured line per request; no question text, document text or keys."""
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:12]
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["x-request-id"] = request_id
+        access_log.info(json.dumps({
+            "id": request_id, "method": request.method, "route": request.url.path, "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "backend": response.headers.get("x-rag-backend"), "grounding": response.headers.get("x-rag-grounding"),
+        }))
+        return response
     write_lock = threading.Lock()  # one document change at a time in this process
 
     def bearer(request: Request) -> str:
@@ -153,10 +187,13 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=[Depends(require_key)],
               responses={422: {"description": "Invalid question, history or parameters."}})
-    async def ask(request: AskRequest):
+    async def ask(request: AskRequest, http_response: Response):
         pipeline = get_pipeline()
         if not request.stream:
-            return await run_in_threadpool(pipeline.ask, request)
+            answer = await run_in_threadpool(pipeline.ask, request)
+            http_response.headers["x-rag-backend"] = answer.backend
+            http_response.headers["x-rag-grounding"] = answer.grounding
+            return answer
 
         def sse():
             for kind, payload in pipeline.events(request):

@@ -83,6 +83,7 @@ def cmd_serve(args) -> int:
 
     app = create_app(settings, with_ui=not args.no_ui, warm_up=True)
     host, port = args.host or settings.host, args.port or settings.port
+    logging.getLogger("rag.access").setLevel(logging.INFO)
     print(f"serving on http://{host}:{port} (UI at /, API at /api, health at /healthz)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0

@@ -114,10 +114,13 @@ class Store:
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id])["ids"])
         self.documents.delete(ids=[doc_id])  # unregister first: readers stop seeing it at once
-        self.chunks.delete(where={"doc_id": doc_id})
-        self.sentences.delete(where={"doc_id": doc_id})
+        self.discard_uncommitted(doc_id)
         self._bump_generation()
         return existed
+
+    def discard_uncommitted(self, doc_id: str) -> None:
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.sentences.delete(where={"doc_id": doc_id})
 
     def repair(self) -> list[str]:
         """Drop chunks of documents whose indexing never committed; return their names."""
@@ -129,8 +132,7 @@ class Store:
                     orphans[meta.get("doc_id")] = meta.get("doc_name", meta.get("doc_id"))
         for doc_id, name in orphans.items():
             log.warning("document %r was only partly indexed (interrupted); removed it, please add it again", name)
-            self.chunks.delete(where={"doc_id": doc_id})
-            self.sentences.delete(where={"doc_id": doc_id})
+            self.discard_uncommitted(doc_id)
         return sorted(orphans.values())
 
     # -- chunk access -------------------------------------------------------

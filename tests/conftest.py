@@ -91,3 +91,20 @@ def live_server(indexed_settings):
     yield url
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture
+def server_factory():
+    """Start `rag serve` processes on demand; all are stopped after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def start(data_dir: Path, **env) -> tuple[subprocess.Popen, str]:
+        proc, url = start_server(data_dir, **env)
+        procs.append(proc)
+        return proc, url
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -66,6 +66,7 @@ def test_stream_sends_deltas_then_done(client):
 def test_healthz(client):
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["documents"] == 1 and body["chunks"] > 5
+    assert body["backend"] == "extractive" and body["backend_status"] in ("ready", "not loaded")
 
 
 def test_documents_endpoints_serve_the_text_citations_index(client, corpus_text):
@@ -74,3 +75,39 @@ def test_documents_endpoints_serve_the_text_citations_index(client, corpus_text)
     doc = client.get("/api/documents/japan-uk-economic-2plus2").json()
     assert doc["text"] == corpus_text and doc["chars"] == len(corpus_text)
     assert client.get("/api/documents/nope").status_code == 404
+
+
+@pytest.mark.parametrize("payload", [
+    {"question": "问" * 1_000_000},
+    {"question": "\x00\x01\x02"},
+    {"question": "谁？", "history": [{"role": "user", "content": "x"}] * 1000},
+    {"question": "谁？", "history": [{"role": "user"}]},
+    {"question": "谁？", "top_k": "five"},
+    {"question": None},
+])
+def test_more_bad_input_is_422(client, payload):
+    r = client.post("/api/ask", json=payload)
+    assert r.status_code == 422 and r.json()["detail"]
+
+
+def test_lone_surrogate_is_422(client):
+    r = client.post("/api/ask", content='{"question": "\\ud800 谁"}'.encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "surrogate" in r.json()["detail"]
+
+
+def test_unknown_fields_are_ignored_and_control_characters_dropped(client):
+    r = client.post("/api/ask", json={"question": "英国哪一年\x07正式加入CPTPP？", "id": "q1", "extra": {"a": 1}})
+    assert r.status_code == 200 and "2024" in r.json()["answer"]
+
+
+def test_one_structured_log_line_per_request_without_text(client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="rag.access")
+    client.post("/api/ask", json={"question": "英国哪一年正式加入CPTPP？"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "rag.access"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["route"] == "/api/ask" and line["status"] == 200 and line["backend"] == "extractive"
+    assert line["grounding"] == "verified" and line["ms"] > 0 and line["id"]
+    assert "CPTPP" not in caplog.text and "2024" not in caplog.text

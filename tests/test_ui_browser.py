@@ -86,3 +86,15 @@ def test_follow_up_uses_the_conversation_and_new_conversation_clears_it(page):
     page.click("#new-conversation")
     page.wait_for_function("!document.querySelector('#chat').innerText.includes('欧盟')", timeout=10_000)
     assert "来源会显示在这里" in page.inner_text("#sources")
+
+
+def test_api_docs_page_renders_offline(browser, live_server):
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith("http://127.0.0.1") else None)
+    page.goto(live_server + "/docs")
+    page.wait_for_selector("text=/api/ask", timeout=30_000)
+    assert page.locator(".opblock").count() >= 6 and outside == []
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    context.close()
