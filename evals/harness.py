@@ -18,7 +18,7 @@ from evals.dataset import Row, load_dataset
 from evals.metrics import (answer_correct, citation_support, evidence_span, faithfulness, first_hit_rank, mean,
                            percentile)
 
-DEFAULT_CONFIGS = ["extractive:hybrid:5", "extractive:dense:5", "extractive:bm25:5"]
+DEFAULT_CONFIGS = ["extractive:hybrid:5", "extractive:dense:5", "extractive:bm25:5", "local:hybrid:5"]
 METRICS = [
     "hit@1", "hit@3", "hit@k", "mrr",
     "accuracy", "accuracy_zh", "accuracy_en", "accuracy_multi_turn",

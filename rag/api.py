@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
 from rag.config import Settings, get_settings
-from rag.schema import AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText
+from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText,
+                        ErrorResponse, ValidationErrorResponse, streaming_response_doc)
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("rag.access")
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
                warm_up: bool = False) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="Grounded RAG chatbot", version="0.1.0", docs_url=None, redoc_url=None,
+                  responses=ERROR_RESPONSES,
                   description="Answers from the indexed documents only, with citations to exact spans.")
     _offline_docs(app)
     state: dict[str, Any] = {"pipeline": pipeline}
@@ -130,9 +132,10 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
                 "backend_status": backend_status}
 
     @app.post("/api/documents", response_model=DocumentAdded, status_code=201, dependencies=[Depends(require_admin)],
-              responses={400: {"description": "Bad file name."}, 413: {"description": "File too large."},
-                         415: {"description": "Unsupported file type."},
-                         422: {"description": "Empty or undecodable file."}})
+              responses={400: {"model": ErrorResponse, "description": "Bad file name."},
+                         413: {"model": ErrorResponse, "description": "File too large."},
+                         415: {"model": ErrorResponse, "description": "Unsupported file type."},
+                         422: {"model": ValidationErrorResponse, "description": "Empty or undecodable file."}})
     async def add_document(file: UploadFile = File(..., description=".txt, .md, .html or .pdf; UTF-8 or GB18030 text")):
         from index.ingest import add_document as index_document
         from index.loader import SUPPORTED, UnsupportedDocument, parse_document
@@ -160,7 +163,7 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         return DocumentAdded(**asdict(info), status=status)
 
     @app.delete("/api/documents/{doc_id}", status_code=204, dependencies=[Depends(require_admin)],
-                responses={404: {"description": "No such document."}})
+                responses={404: {"model": ErrorResponse, "description": "No such document."}})
     async def delete_document(doc_id: str):
         pipeline = get_pipeline()
 
@@ -177,7 +180,7 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         return [DocumentOut(**asdict(d)) for d in get_pipeline().store.list_documents()]
 
     @app.get("/api/documents/{doc_id}", response_model=DocumentText, dependencies=[Depends(require_key)],
-             responses={404: {"description": "No such document."}})
+             responses={404: {"model": ErrorResponse, "description": "No such document."}})
     def get_document(doc_id: str):
         store = get_pipeline().store
         info = store.get_document(doc_id)
@@ -186,7 +189,8 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         return DocumentText(**asdict(info), text=store.document_text(doc_id) or "")
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=[Depends(require_key)],
-              responses={422: {"description": "Invalid question, history or parameters."}})
+              responses={**streaming_response_doc("server-sent events: `delta`… then `done` with this JSON"),
+                         422: {"model": ValidationErrorResponse, "description": "Invalid question, history or parameters."}})
     async def ask(request: AskRequest, http_response: Response):
         pipeline = get_pipeline()
         if not request.stream:

@@ -15,12 +15,13 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from rag.backends import BACKENDS
-from rag.schema import AskRequest, Citation, Message
+from rag.schema import AskRequest, Citation, Message, streaming_response_doc
 
 STREAM_PIECE = 8
 
@@ -41,7 +42,7 @@ class ChatCompletionRequest(BaseModel):
         {"model": "extractive", "messages": [{"role": "user", "content": "英国哪一年正式加入CPTPP？"}]}]})
     model: str = Field("default", description="An answer backend (see /v1/models); anything else means the server's default.")
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=101)
-    stream: bool = False
+    stream: StrictBool = False
 
     @field_validator("messages")
     @classmethod
@@ -72,8 +73,11 @@ class ChatCompletion(BaseModel):
 def to_ask_request(body: ChatCompletionRequest) -> AskRequest:
     turns = [m for m in body.messages if m.role in ("user", "assistant") and m.text().strip()]
     last_user = max(i for i, m in enumerate(turns) if m.role == "user")
-    history = [Message(role=m.role, content=m.text()) for m in turns[:last_user]]
-    return AskRequest(question=turns[last_user].text(), history=history[-50:])
+    try:
+        history = [Message(role=m.role, content=m.text()) for m in turns[:last_user]]
+        return AskRequest(question=turns[last_user].text(), history=history[-50:])
+    except ValidationError as exc:  # e.g. a question that is empty once control characters are dropped
+        raise RequestValidationError([{**e, "loc": ("body", "messages", *e["loc"])} for e in exc.errors()]) from exc
 
 
 def router(get_pipeline, default_backend: str, auth=None) -> APIRouter:
@@ -87,7 +91,8 @@ def router(get_pipeline, default_backend: str, auth=None) -> APIRouter:
         return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "rag"}
                                            for name in BACKENDS]}
 
-    @api.post("/chat/completions", response_model=ChatCompletion)
+    @api.post("/chat/completions", response_model=ChatCompletion,
+              responses=streaming_response_doc("`chat.completion.chunk` events, then `data: [DONE]`"))
     async def chat_completions(body: ChatCompletionRequest):
         request = to_ask_request(body)
         backend = backend_for(body.model)

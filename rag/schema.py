@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_MESSAGES = 50
@@ -32,8 +32,8 @@ class AskRequest(BaseModel):
     question: str = Field(description="The question, up to 2,000 characters.")
     history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES,
                                    description="Earlier turns, oldest first.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve (default from settings).")
-    stream: bool = Field(False, description="Answer as server-sent events: `delta`… then `done`.")
+    top_k: StrictInt | None = Field(None, ge=1, le=50, description="Chunks to retrieve (default from settings).")
+    stream: StrictBool = Field(False, description="Answer as server-sent events: `delta`… then `done`.")
 
     @field_validator("question")
     @classmethod
@@ -95,3 +95,26 @@ class DocumentText(DocumentOut):
 class DocumentAdded(DocumentOut):
     status: Literal["added", "replaced", "unchanged"] = Field(
         description="`unchanged`: the same content was already indexed (under the returned doc_id).")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="What is wrong, in one sentence.")
+
+
+class ValidationErrorResponse(ErrorResponse):
+    errors: list[dict[str, Any]] = Field(default_factory=list, description="Each invalid field: loc, msg, type.")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body could not be parsed."},
+    401: {"model": ErrorResponse, "description": "Missing or wrong API key (only when RAG_API_KEY is set)."},
+    422: {"model": ValidationErrorResponse, "description": "Invalid input."},
+}
+
+
+def streaming_response_doc(what: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entry for a 200 that is JSON, or server-sent events when `stream` is true."""
+    return {200: {"description": f"JSON, or with `\"stream\": true` {what}",
+                  "content": {"text/event-stream": {"schema": {
+                      "type": "object", "description": "one server-sent event",
+                      "properties": {"event": {"type": "string"}, "data": {"type": "string"}}}}}}}

@@ -65,13 +65,19 @@ def free_port() -> int:
 
 
 def start_server(data_dir: Path, **env_overrides) -> tuple[subprocess.Popen, str]:
-    """`rag serve` in a subprocess on a free loopback port; returns (process, base URL)."""
+    """`rag serve` in a subprocess on a free loopback port; returns (process, base URL).
+
+    Its log goes to `proc.log_path` (a pipe nobody reads would fill up and block the server)."""
     import httpx
+    import tempfile
 
     port = free_port()
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_BACKEND": "extractive", **env_overrides}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = Path(tempfile.mkstemp(prefix="rag-serve-", suffix=".log")[1])
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=log)
+    proc.log_path = log_path
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
         if proc.poll() is not None:
@@ -82,15 +88,24 @@ def start_server(data_dir: Path, **env_overrides) -> tuple[subprocess.Popen, str
         except httpx.HTTPError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
+    raise RuntimeError("server did not start: " + log_path.read_text(errors="replace")[-2000:])
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session")
 def live_server(indexed_settings):
     proc, url = start_server(indexed_settings.data_dir)
     yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop_server(proc)
 
 
 @pytest.fixture
@@ -105,6 +120,4 @@ def server_factory():
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop_server(proc)

@@ -56,3 +56,8 @@ def test_bad_requests_are_4xx(live_server):
     assert httpx.post(url, json={"model": "x", "messages": [{"role": "assistant", "content": "hi"}]}).status_code == 422
     assert httpx.post(url, json={"messages": [{"role": "wizard", "content": "hi"}]}).status_code == 422
     assert httpx.post(url, content=b"{oops", headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_question_empty_after_cleaning_is_422_not_500(live_server):
+    r = httpx.post(live_server + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "\u0004"}]})
+    assert r.status_code == 422 and "question" in r.json()["detail"]
