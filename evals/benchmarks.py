@@ -126,11 +126,9 @@ def bench_retrieval(settings, dataset: Path, k: int = 5) -> str:
         mrr = sum(1 / r for r in ranks if r) / len(ranks)
         rows.append((name, hit3, mrr, np.percentile(times, 50), np.percentile(times, 95)))
     base = rows[1]
-    lines = [f"## Retrieval against baselines
-",
+    lines = ["## Retrieval against baselines\n",
              f"{len(questions)} answerable single-turn dev questions, top_k={k}, {len(ids)} chunks; each system starts "
-             "with a cold query-embedding cache, so latency includes embedding the question (~20 ms).
-",
+             "with a cold query-embedding cache, so latency includes embedding the question (~20 ms).\n",
              "| retriever | hit@3 | MRR | p50 ms | p95 ms | hit@3 vs stock | MRR vs stock |", "|---|---|---|---|---|---|---|"]
     for name, hit3, mrr, p50, p95 in rows:
         lines.append(f"| {name} | {hit3:.3f} | {mrr:.3f} | {p50:.1f} | {p95:.1f} | "
@@ -189,12 +187,10 @@ def bench_load(settings, seconds: float = 15.0, levels=(1, 8, 32)) -> str:
 
         for q in questions:  # warm: every question asked once (query embeddings cached, as in steady state)
             httpx.post(url + "/api/ask", json={"question": q}, timeout=30)
-        lines = [f"## API under load
-",
+        lines = ["## API under load\n",
                  f"`rag serve` (extractive backend, one uvicorn worker) on loopback, {seconds:.0f} s per level, "
                  f"async clients cycling through {len(questions)} dev questions (warmed: query embeddings cached). "
-                 "`/healthz` is the framework floor measured the same way.
-",
+                 "`/healthz` is the framework floor measured the same way.\n",
                  "| endpoint | clients | requests/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
         for path in ("/healthz", "/api/ask"):
             for level in levels:

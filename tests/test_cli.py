@@ -33,3 +33,19 @@ def test_cli_rejects_empty_question(indexed_settings):
     out = _rag(indexed_settings, "ask", "  ")
     assert out.returncode == 2 and "empty" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_cli_second_document_answerable_then_refused_after_rm(indexed_settings, tmp_path):
+    import shutil
+
+    settings = indexed_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    shutil.copytree(indexed_settings.data_dir, settings.data_dir)
+    doc = tmp_path / "leave.txt"
+    doc.write_text("青禾科技年假制度。员工入职满五年后享有15天带薪年假。\n", encoding="utf-8")
+    question = "员工入职满五年后有多少天带薪年假？"
+    assert json.loads(_rag(settings, "ask", question, "--json").stdout)["refused"] is True
+    assert _rag(settings, "index", str(doc)).returncode == 0
+    body = json.loads(_rag(settings, "ask", question, "--json").stdout)
+    assert not body["refused"] and "15" in body["answer"] and body["citations"][0]["doc_id"] == "leave"
+    assert _rag(settings, "docs", "rm", "leave").returncode == 0
+    assert json.loads(_rag(settings, "ask", question, "--json").stdout)["refused"] is True
