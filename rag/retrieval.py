@@ -8,6 +8,7 @@ also keeps several workers sharing one Chroma server consistent).
 from __future__ import annotations
 
 import logging
+import math
 import pickle
 import threading
 from dataclasses import dataclass
@@ -111,8 +112,6 @@ class HybridRetriever(BaseRetriever):
         for node, sim in zip(result.nodes, result.similarities or []):
             if node.node_id in corpus.nodes:
                 # llama-index reports exp(-cosine distance); turn it back into cosine similarity
-                import math
-
                 hits.append((node.node_id, 1.0 + math.log(max(sim, 1e-9))))
         return hits[:k]
 
