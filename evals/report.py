@@ -50,7 +50,8 @@ def charts(out: Path, summary: dict[str, dict], by_config: dict[str, list[dict]]
     data = [[r["timings_ms"].get("total", 0) for r in by_config[n] if "timings_ms" in r] or [0] for n in names]
     ax.boxplot(data, vert=False, showfliers=True)
     ax.set_yticks(range(1, len(names) + 1), names)
-    ax.set_xlabel("total latency per question (ms)")
+    ax.set_xscale("log")
+    ax.set_xlabel("total latency per question (ms, log scale)")
     ax.set_title("Latency distribution")
     fig.tight_layout()
     fig.savefig(out / "latency.png", dpi=110)
