@@ -64,6 +64,19 @@ def _hard_units(sentence: str, sources: str) -> set[str]:
     return set(NUMBER.findall(sentence)) | {n for n in names if n in sources}
 
 
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+_TITLES = {"mr", "mrs", "ms", "dr"}
+
+
+def unverifiable_names(sentence: str, question: str, sources: str) -> set[str]:
+    """Capitalised words inside an English sentence that neither the question nor the sources
+    contain: over Chinese sources they cannot be checked (a translated name, or an invented one)."""
+    sentence = sentence.strip()
+    names = {m.group() for m in _CAPITALISED.finditer(sentence) if m.start() > 0}  # not the first word
+    return {n for n in names if n.lower() not in _TITLES and n.lower() not in question.lower()
+            and n.lower() not in sources}
+
+
 def lexical_support(tokens: set[str], evidence: str) -> float:
     if not tokens:
         return 0.0
@@ -86,7 +99,8 @@ class Verifier:
         self.embedder = embedder
 
     def support(self, sentence: str, evidence: list[Evidence], question: str = "") -> SupportedSentence | None:
-        hard = _hard_units(sentence, " ".join(e.text for e in evidence).lower())
+        sources = " ".join(e.text for e in evidence).lower()
+        hard = _hard_units(sentence, sources)
         claims = new_content(sentence, question)
         if not claims and not (hard - set(NUMBER.findall(question))):
             return None  # it only repeats the question
@@ -99,7 +113,8 @@ class Verifier:
             score = lexical_support(claims, ev.text)
             # embeddings only vouch across languages (an English answer over Chinese sources);
             # within one language they rate any on-topic sentence as similar
-            if score < self.min_lexical and ev.vector is not None and detect_lang(sentence) != detect_lang(ev.text):
+            if (score < self.min_lexical and ev.vector is not None and detect_lang(sentence) != detect_lang(ev.text)
+                    and not unverifiable_names(sentence, question, sources)):
                 if s_vec is None:
                     s_vec = np.asarray(self.embedder.get_query_embedding(sentence), dtype=np.float32)
                 dense = float(ev.vector @ s_vec)

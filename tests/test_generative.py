@@ -148,3 +148,16 @@ def test_backend_that_cannot_start_degrades_to_quotes(indexed_settings, tmp_path
     assert r.grounding == "fallback" and "not a GGUF" in r.notice and "2024" in r.answer
     assert pipeline.backend_status().startswith("unavailable")
     _valid(r, corpus_text)
+
+
+def test_english_answer_with_invented_names_falls_back(pipeline, fake):
+    fake.enqueue("The first meeting was chaired by the British Foreign Secretary, Mr. Blair [1].")
+    r = _ask(pipeline, "Who chaired the first Japan-UK economic 2+2 meeting?")
+    assert "Blair" not in r.answer and r.grounding in ("fallback", "refused")
+
+
+def test_unverifiable_names_rule():
+    from rag.verify import unverifiable_names
+
+    assert unverifiable_names("The UK joined the CPTPP in 2024.", "When did the UK join the CPTPP?", "英国 cptpp") == set()
+    assert unverifiable_names("It was chaired by Mr. Blair.", "Who chaired it?", "拉米") == {"Blair"}
