@@ -139,29 +139,14 @@ def bench_retrieval(settings, dataset: Path, k: int = 5) -> str:
 def bench_load(settings, seconds: float = 15.0, levels=(1, 8, 32)) -> str:
     """/api/ask (extractive) under concurrent clients on loopback, beside /healthz as the framework floor."""
     import asyncio
-    import os
-    import socket
-    import subprocess
-    import sys
 
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_BACKEND": "extractive"}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--no-ui", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    from evals.live_server import start_server, stop_server
+
+    proc, url = start_server(settings.data_dir, "--no-ui")
     questions = [q for q, _ in _dev_single_turns(REPO_ROOT / "evals" / "datasets" / "dev.jsonl")]
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-
         async def run(level: int, path: str) -> tuple[float, list[float], int]:
             latencies: list[float] = []
             errors = 0
@@ -199,8 +184,7 @@ def bench_load(settings, seconds: float = 15.0, levels=(1, 8, 32)) -> str:
                              f"{np.percentile(lat, 99):.1f} | {errors} |")
         return "\n".join(lines)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_server(proc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,16 +97,16 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         header = request.headers.get("authorization", "")
         return header[7:].strip() if header.lower().startswith("bearer ") else ""
 
+    def check(request: Request, key: str | None, detail: str) -> None:
+        if key and not hmac.compare_digest(bearer(request).encode(), key.encode()):
+            raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
     def require_key(request: Request) -> None:
-        if settings.api_key and not hmac.compare_digest(bearer(request).encode(), settings.api_key.encode()):
-            raise HTTPException(status_code=401, detail="missing or wrong API key (Authorization: Bearer <key>)",
-                                headers={"WWW-Authenticate": "Bearer"})
+        check(request, settings.api_key, "missing or wrong API key (Authorization: Bearer <key>)")
 
     def require_admin(request: Request) -> None:
         if settings.admin_key:
-            if not hmac.compare_digest(bearer(request).encode(), settings.admin_key.encode()):
-                raise HTTPException(status_code=401, detail="document changes need the admin key",
-                                    headers={"WWW-Authenticate": "Bearer"})
+            check(request, settings.admin_key, "document changes need the admin key")
         else:
             require_key(request)
 

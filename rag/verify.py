@@ -18,7 +18,10 @@ import numpy as np
 from rag.evidence import Evidence
 from rag.text import NUMBER, REFUSAL, detect_lang, tokenize
 
-_MARKERS = re.compile(r"\s*[\[【(（]\s*(?:编号|来源|资料|source)?\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】)）]", re.I)
+MARKER_OPENERS = "[【(（"
+# a citation marker as small models write it: [1], [1, 2], 【2】, (3), [编号2], [source 1]
+MARKER = re.compile(r"[\[【(（]\s*(?:编号|来源|资料|source)?\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】)）]", re.I)
+_MARKERS = re.compile(r"\s*" + MARKER.pattern, re.I)
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Z0-9+]{1,}\b")
 _REFUSAL_HINTS = re.compile(r"没有找到相关信息|无法回答|未提及|没有提到|没有提供|not contain|does not (?:say|mention)|no information", re.I)
 
@@ -38,8 +41,8 @@ def strip_markers(text: str) -> str:
 
 
 def clean_sentence(text: str) -> str:
-    """Without citation markers and without 'According to the sources,' openers."""
-    text = _BOILERPLATE.sub("", strip_markers(text)).strip()
+    """Without 'According to the sources,' openers (markers are gone after split_sentences)."""
+    text = _BOILERPLATE.sub("", text).strip()
     return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 

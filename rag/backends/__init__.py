@@ -40,9 +40,7 @@ class UnavailableBackend:
     def answer(self, question: str, evidence: EvidenceSet, history: list[dict]) -> Iterator[str | Draft]:
         from rag.backends.extractive import quote
 
-        draft = quote(evidence)
-        draft.grounding = "fallback"
-        draft.notice = f"the {self.name} backend is unavailable ({self.reason}); quoting the sources instead"
+        draft = quote(evidence, f"the {self.name} backend is unavailable ({self.reason}); quoting the sources instead")
         yield draft.text
         yield draft
 

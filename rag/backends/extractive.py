@@ -14,11 +14,14 @@ def cite(evidence: list[Evidence]) -> list[Citation]:
                      score=round(e.score, 4), section=e.section) for i, e in enumerate(evidence, 1)]
 
 
-def quote(evidence: EvidenceSet) -> Draft:
+def quote(evidence: EvidenceSet, fallback_notice: str | None = None) -> Draft:
+    """The best sentences verbatim; with a notice it stands in for an answer that failed."""
     chosen = evidence.selected()
     citations = cite(chosen)
     body = "".join(f"{c.text}[{c.n}]" for c in citations)
     text = body if evidence.lang == "zh" else f"According to the documents: {body}"
+    if fallback_notice:
+        return Draft(text=text, citations=citations, grounding="fallback", notice=fallback_notice)
     return Draft(text=text, citations=citations)
 
 

@@ -17,7 +17,7 @@ from rag.backends import Draft
 from rag.backends.extractive import cite, quote
 from rag.evidence import Evidence, EvidenceSet, asked_types, has_type
 from rag.text import REFUSAL
-from rag.verify import Verifier, looks_like_refusal
+from rag.verify import MARKER, MARKER_OPENERS, Verifier, looks_like_refusal
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,12 @@ def build_messages(question: str, evidence: list[Evidence], lang: str, previous:
 
 
 class MarkerFilter:
-    """Drops the model's own [n] markers from streamed text (they are reassigned later)."""
+    """Drops the model's own [n] markers from streamed text (they are reassigned later).
 
-    _OPEN = "[【"
+    Uses the verifier's marker pattern, so the stream hides exactly what the final answer drops."""
+
+    # text that could still grow into a marker once more tokens arrive
+    _MARKER_START = re.compile(r"[\[【(（]\s*(?:编号?|来源?|资料?|s(?:o(?:u(?:r(?:ce?)?)?)?)?)?\s*[\d,，、\s]*", re.I)
 
     def __init__(self) -> None:
         self.pending = ""
@@ -59,16 +62,14 @@ class MarkerFilter:
         self.pending = ""
         i = 0
         while i < len(buf):
-            ch = buf[i]
-            if ch in self._OPEN:
-                m = re.match(r"[\[【][\d,，、\s]*([\]】])?", buf[i:])
-                if m and m.group(1):  # a complete marker: drop it
-                    i += m.end()
+            if buf[i] in MARKER_OPENERS:
+                if m := MARKER.match(buf, i):  # a complete marker: drop it
+                    i = m.end()
                     continue
-                if m and i + m.end() == len(buf):  # maybe a marker still arriving
+                if self._MARKER_START.fullmatch(buf, i):  # maybe a marker still arriving
                     self.pending = buf[i:]
                     break
-            out.append(ch)
+            out.append(buf[i])
             i += 1
         return "".join(out)
 
@@ -97,7 +98,7 @@ class GroundedLLMBackend:
                     yield shown
         except Exception as exc:  # the model failing must not fail the answer
             log.warning("LLM backend %s failed: %s", self.name, exc)
-            yield self._fallback(evidence, f"the language model failed ({type(exc).__name__}); quoting the sources")
+            yield quote(evidence, f"the language model failed ({type(exc).__name__}); quoting the sources")
             return
         if rest := markers.flush():
             yield rest
@@ -115,7 +116,7 @@ class GroundedLLMBackend:
             # the refusal gate found strong evidence, so a model refusal is more likely a miss than a fact
             why = ("the model found no answer in the sources" if looks_like_refusal(raw)
                    else "the generated answer was not supported by the sources")
-            return self._fallback(evidence, f"{why}; quoting the best-matching source instead")
+            return quote(evidence, f"{why}; quoting the best-matching source instead")
         cited: list[Evidence] = []
         parts = []
         for s in supported:
@@ -125,9 +126,3 @@ class GroundedLLMBackend:
             parts.append(f"{s.text}[{n}]")
         joiner = "" if evidence.lang == "zh" else " "
         return Draft(text=joiner.join(parts), citations=cite(cited), grounding="verified")
-
-    @staticmethod
-    def _fallback(evidence: EvidenceSet, notice: str) -> Draft:
-        draft = quote(evidence)
-        draft.grounding, draft.notice = "fallback", notice
-        return draft
