@@ -11,7 +11,11 @@ export ANONYMIZED_TELEMETRY := False
 SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.85 --fail-under refusal_accuracy=0.75 \
 	--fail-under offset_validity=1.0 --fail-under citation_precision=0.8
 
-.PHONY: install system-deps run index test eval smoke-eval bench clean
+# Run again against a Chroma server (`chroma run` on loopback): the store, retrieval, API and scale-out tests.
+SERVER_TESTS := tests/test_retrieval.py tests/test_ingest.py tests/test_api.py tests/test_documents_api.py \
+	tests/test_openai_compat.py tests/test_cli.py tests/test_reliability.py tests/test_scale_out.py
+
+.PHONY: install system-deps run index test test-server eval smoke-eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +45,10 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-server
+
+test-server: install
+	$(BIN)/python -m evals.live_server with-chroma -- $(BIN)/python -m pytest $(SERVER_TESTS)
 
 # Default comparison on the dev set; refreshes the committed evals/REPORT.md and its charts.
 eval: install

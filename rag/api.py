@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -12,12 +13,14 @@ from dataclasses import asdict
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+import httpx
 from fastapi import Depends, FastAPI, File, HTTPException, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
 from rag.config import Settings, get_settings
+from rag.store import StoreUnreachable
 from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText,
                         ErrorResponse, ValidationErrorResponse, streaming_response_doc)
 
@@ -118,6 +121,15 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
     if warm_up:
         threading.Thread(target=lambda: _warm(get_pipeline), name="warm-up", daemon=True).start()
 
+    async def _store_down(request: Request, exc: Exception):
+        log.error("document store unreachable: %s", exc)
+        detail = str(exc) if isinstance(exc, StoreUnreachable) else (
+            f"cannot reach the Chroma server at {settings.chroma_url}; try again shortly")
+        return JSONResponse(status_code=503, content={"detail": detail}, headers={"Retry-After": "5"})
+
+    app.add_exception_handler(StoreUnreachable, _store_down)
+    app.add_exception_handler(httpx.TransportError, _store_down)  # chromadb's HTTP client, mid-request
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
@@ -129,7 +141,8 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         backend_status = pipeline.backend_status()
         status = "degraded" if backend_status.startswith("unavailable") else "ok"
         return {"status": status, **pipeline.store.counts(), "backend": settings.backend,
-                "backend_status": backend_status}
+                "backend_status": backend_status, "store": "server" if settings.chroma_url else "embedded",
+                "worker_pid": os.getpid()}
 
     @app.post("/api/documents", response_model=DocumentAdded, status_code=201, dependencies=[Depends(require_admin)],
               responses={400: {"model": ErrorResponse, "description": "Bad file name."},
@@ -219,3 +232,8 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         demo = build_ui(get_pipeline, list(BACKENDS), settings.backend, settings.top_k)
         app = gr.mount_gradio_app(app, demo, path="/", css=CSS, js=JS, footer_links=[])
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app factory for `rag serve --workers N`: each worker process builds its own app from `RAG_*`."""
+    return create_app(get_settings(), with_ui=os.environ.get("RAG_SERVE_UI", "1") == "1", warm_up=True)

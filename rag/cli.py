@@ -71,6 +71,11 @@ def cmd_serve(args) -> int:
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = _settings(args)
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if args.workers > 1 and not settings.chroma_url:
+        raise ValueError("several workers need a Chroma server (set RAG_CHROMA_URL, see README 'Scaling out'): "
+                         "the embedded store is one process's database")
     ensure_index(settings)
     if settings.backend == "local" and not settings.llm_model_path:
         from rag.model_files import ModelUnavailable, ensure_model
@@ -79,12 +84,20 @@ def cmd_serve(args) -> int:
             ensure_model(settings.models_path)
         except ModelUnavailable as exc:
             print(f"warning: {exc}; answers will quote the sources instead", file=sys.stderr)
-    from rag.api import create_app
-
-    app = create_app(settings, with_ui=not args.no_ui, warm_up=True)
     host, port = args.host or settings.host, args.port or settings.port
     logging.getLogger("rag.access").setLevel(logging.INFO)
     print(f"serving on http://{host}:{port} (UI at /, API at /api, health at /healthz)", file=sys.stderr)
+    if args.workers > 1:
+        # each worker imports the app itself, configured by the same RAG_* environment
+        os.environ.update({"RAG_BACKEND": settings.backend, "RAG_SERVE_UI": "0" if args.no_ui else "1"})
+        if settings.backend == "local":
+            print(f"note: each of the {args.workers} workers loads its own copy of the model (~1.9 GB)", file=sys.stderr)
+        uvicorn.run("rag.api:app_from_env", factory=True, host=host, port=port, workers=args.workers,
+                    log_level="warning")
+        return 0
+    from rag.api import create_app
+
+    app = create_app(settings, with_ui=not args.no_ui, warm_up=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
@@ -101,6 +114,21 @@ def cmd_docs(args) -> int:
         return 0
     for d in store.list_documents():
         print(f"{d.doc_id}\t{d.name}\t{d.chunks} chunks\t{d.sha256[:12]}")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    """Copy the current store (vectors included, no re-embedding) into a Chroma server."""
+    from rag.store import Store
+
+    settings = _settings(args)
+    source = Store(settings)
+    source.repair()
+    target = Store(settings.model_copy(update={"chroma_url": args.to}))
+    source.copy_into(target)
+    counts = target.counts()
+    print(f"copied to {args.to}: {counts['documents']} documents, {counts['chunks']} chunks; "
+          f"now serve with RAG_CHROMA_URL={args.to}")
     return 0
 
 
@@ -164,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--backend")
     p.add_argument("--no-ui", action="store_true", help="serve only the API")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs RAG_CHROMA_URL)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score datasets × configurations and write a report")
@@ -175,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when a metric misses this value (latency and false-refusal: above it)")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("migrate", help="copy the store into a Chroma server (see README 'Scaling out')")
+    p.add_argument("--to", required=True, metavar="URL", help="the Chroma server, e.g. http://127.0.0.1:8001")
+    p.set_defaults(func=cmd_migrate)
+
     p = sub.add_parser("docs", help="list or remove documents")
     dsub = p.add_subparsers(dest="docs_cmd", required=True)
     dsub.add_parser("list")
@@ -185,11 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rag.store import StoreUnreachable
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, StoreUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

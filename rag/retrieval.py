@@ -7,8 +7,10 @@ also keeps several workers sharing one Chroma server consistent).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 import pickle
 import threading
 from dataclasses import dataclass
@@ -48,7 +50,9 @@ class CorpusCache:
         self.store = store
         self._lock = threading.Lock()
         self._corpus: _Corpus | None = None
-        self._path = store.settings.data_dir / f"bm25-{store.settings.collection}.pkl"
+        settings = store.settings
+        where = f"-{hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:8]}" if settings.chroma_url else ""
+        self.path = settings.data_dir / f"bm25-{settings.collection}{where}.pkl"
 
     def get(self) -> _Corpus:
         generation = self.store.generation()
@@ -61,15 +65,15 @@ class CorpusCache:
             return self._corpus
 
     def _load(self, generation: str) -> _Corpus | None:
-        if self.store.settings.chroma_url or not self._path.exists():
+        if not self.path.exists():
             return None
         try:
-            with self._path.open("rb") as fh:
+            with self.path.open("rb") as fh:
                 corpus = pickle.load(fh)
             if isinstance(corpus, _Corpus) and corpus.generation == generation:
                 return corpus
         except Exception as exc:  # a corrupt cache is only a cache
-            log.warning("BM25 cache %s unreadable (%s); rebuilding from Chroma", self._path, exc)
+            log.warning("BM25 cache %s unreadable (%s); rebuilding from Chroma", self.path, exc)
         return None
 
     def _build(self, generation: str) -> _Corpus:
@@ -77,15 +81,14 @@ class CorpusCache:
         rows = [r for r in self.store.get_chunks() if r[2].get("doc_id") in doc_ids]
         nodes = {cid: _node(cid, text, meta) for cid, text, meta in rows}
         corpus = _Corpus(generation, doc_ids, nodes, BM25.build(list(nodes), [n.text for n in nodes.values()]))
-        if not self.store.settings.chroma_url:
-            try:
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self._path.with_suffix(".tmp")
-                with tmp.open("wb") as fh:
-                    pickle.dump(corpus, fh)
-                tmp.replace(self._path)
-            except OSError as exc:
-                log.warning("could not write BM25 cache: %s", exc)
+        try:  # the generation is a random marker, so a cached index is valid wherever it was built
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
+            with tmp.open("wb") as fh:
+                pickle.dump(corpus, fh)
+            tmp.replace(self.path)
+        except OSError as exc:
+            log.warning("could not write BM25 cache: %s", exc)
         return corpus
 
 

@@ -109,6 +109,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body could not be parsed."},
     401: {"model": ErrorResponse, "description": "Missing or wrong API key (only when RAG_API_KEY is set)."},
     422: {"model": ValidationErrorResponse, "description": "Invalid input."},
+    503: {"model": ErrorResponse, "description": "The Chroma server (RAG_CHROMA_URL) cannot be reached."},
 }
 
 

@@ -37,6 +37,10 @@ class DocumentInfo:
         return cls(doc_id, meta["name"], meta["sha256"], int(meta["chunks"]), int(meta["chars"]), float(meta["added"]))
 
 
+class StoreUnreachable(RuntimeError):
+    """The Chroma server is down or unreachable (the API answers 503, the CLI exits 2)."""
+
+
 def make_client(settings: Settings):
     import chromadb
 
@@ -45,8 +49,11 @@ def make_client(settings: Settings):
         from urllib.parse import urlparse
 
         url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                                   ssl=url.scheme == "https", settings=chroma_settings)
+        try:
+            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                       ssl=url.scheme == "https", settings=chroma_settings)
+        except ValueError as exc:  # chromadb's way of saying "connection refused"
+            raise StoreUnreachable(f"cannot reach the Chroma server at {settings.chroma_url} ({exc})") from exc
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -148,6 +155,20 @@ class Store:
 
     def get_chunks(self, where: dict | None = None) -> list[tuple[str, str, dict]]:
         return list(self._iter(self.chunks, where, include=("documents", "metadatas")))
+
+    def copy_into(self, dst: "Store") -> None:
+        """Copy every collection, vectors included, e.g. from the embedded store to a Chroma server."""
+        for src_coll, dst_coll in ((self.chunks, dst.chunks), (self.sentences, dst.sentences),
+                                   (self.documents, dst.documents)):
+            offset = 0
+            while True:
+                got = src_coll.get(include=["embeddings", "documents", "metadatas"], limit=_GET_PAGE, offset=offset)
+                if not len(got["ids"]):
+                    break
+                dst_coll.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                                metadatas=got["metadatas"])
+                offset += len(got["ids"])
+        dst._bump_generation()
 
     def counts(self) -> dict[str, int]:
         return {"documents": self.documents.count(), "chunks": self.chunks.count()}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,22 @@ def dev_rows() -> list[dict]:
     return [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# Set by `make test-server`: the same tests then run against a Chroma server instead of the embedded store.
+CHROMA_URL = os.environ.get("RAG_TEST_CHROMA_URL") or None
+
+
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, _env_file=None, **{"backend": "extractive", **overrides})
+    """Settings for a private store: a temp data dir, and on a Chroma server a collection of its own."""
+    store = {"chroma_url": CHROMA_URL, "collection": f"t{uuid.uuid4().hex[:16]}"} if CHROMA_URL else {}
+    return Settings(data_dir=data_dir, _env_file=None, **{"backend": "extractive", **store, **overrides})
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a `rag` subprocess at the same store."""
+    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_COLLECTION": settings.collection}
+    if settings.chroma_url:
+        env["RAG_CHROMA_URL"] = settings.chroma_url
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -56,20 +72,38 @@ def fresh_settings(tmp_path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
+@pytest.fixture
+def indexed_copy(indexed_settings, tmp_path) -> Settings:
+    """A private copy of the indexed store, for tests that change documents or kill processes."""
+    from rag.store import Store
+
+    settings = make_settings(tmp_path / "data")
+    if CHROMA_URL:
+        Store(indexed_settings).copy_into(Store(settings))
+    else:
+        shutil.copytree(indexed_settings.data_dir, settings.data_dir)
+    return settings
+
+
 @pytest.fixture(scope="session")
 def live_server(indexed_settings):
-    proc, url = start_server(indexed_settings.data_dir)
+    proc, url = start_server(indexed_settings.data_dir, **store_env(indexed_settings))
     yield url
     stop_server(proc)
 
 
+def store_env(settings: Settings) -> dict[str, str]:
+    env = settings_env(settings)
+    return {k: env[k] for k in ("RAG_COLLECTION", "RAG_CHROMA_URL") if k in env}
+
+
 @pytest.fixture
 def server_factory():
-    """Start `rag serve` processes on demand; all are stopped after the test."""
+    """Start `rag serve` processes on a settings' store; all are stopped after the test."""
     procs: list[subprocess.Popen] = []
 
-    def start(data_dir: Path, **env) -> tuple[subprocess.Popen, str]:
-        proc, url = start_server(data_dir, **env)
+    def start(settings: Settings, *args: str, **env) -> tuple[subprocess.Popen, str]:
+        proc, url = start_server(settings.data_dir, *args, **store_env(settings), **env)
         procs.append(proc)
         return proc, url
 

@@ -1,12 +1,13 @@
 import json
-import os
 import subprocess
 import sys
 
+from conftest import settings_env
+
 
 def _rag(settings, *args):
-    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir)}
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
+                          env=settings_env(settings), timeout=120)
 
 
 def test_cli_ask_json(indexed_settings, corpus_text):
@@ -35,11 +36,8 @@ def test_cli_rejects_empty_question(indexed_settings):
     assert "Traceback" not in out.stderr
 
 
-def test_cli_second_document_answerable_then_refused_after_rm(indexed_settings, tmp_path):
-    import shutil
-
-    settings = indexed_settings.model_copy(update={"data_dir": tmp_path / "data"})
-    shutil.copytree(indexed_settings.data_dir, settings.data_dir)
+def test_cli_second_document_answerable_then_refused_after_rm(indexed_copy, tmp_path):
+    settings = indexed_copy
     doc = tmp_path / "leave.txt"
     doc.write_text("青禾科技年假制度。员工入职满五年后享有15天带薪年假。\n", encoding="utf-8")
     question = "员工入职满五年后有多少天带薪年假？"

@@ -74,16 +74,17 @@ def test_thresholds_and_config_parsing():
 
 
 def test_eval_command_writes_report_and_fails_under(indexed_settings, tmp_path):
-    import os
     import subprocess
     import sys
+
+    from conftest import settings_env
 
     data = tmp_path / "mini.jsonl"
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
         {"id": "1", "question": "英国哪一年正式加入CPTPP？", "answers": ["2024"], "evidence": "英国于2024年正式加入CPTPP"},
         {"id": "2", "question": "英国的国内生产总值是多少？", "unanswerable": True},
     ]), encoding="utf-8")
-    env = {**os.environ, "RAG_DATA_DIR": str(indexed_settings.data_dir)}
+    env = settings_env(indexed_settings)
     cmd = [sys.executable, "-m", "rag.cli", "eval", "--dataset", str(data), "--config", "extractive:hybrid:3",
            "--out", str(tmp_path / "out")]
     ok = subprocess.run(cmd + ["--fail-under", "accuracy=0.5"], capture_output=True, text=True, env=env, timeout=300)

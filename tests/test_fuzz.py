@@ -1,6 +1,5 @@
 """schemathesis against the app's own OpenAPI schema, every endpoint: no 5xx, responses match the schema."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +17,9 @@ CHECKS = ",".join([
 ])
 
 
-def test_schemathesis_finds_no_failures(indexed_settings, tmp_path, server_factory):
-    data_dir = tmp_path / "data"  # a private copy: the fuzzer adds and deletes documents
-    shutil.copytree(indexed_settings.data_dir, data_dir)
-    _, url = server_factory(data_dir, RAG_MAX_UPLOAD_MB="0.02")  # small uploads keep indexing quick
+def test_schemathesis_finds_no_failures(indexed_copy, server_factory):
+    # a private copy of the store: the fuzzer adds and deletes documents
+    _, url = server_factory(indexed_copy, RAG_MAX_UPLOAD_MB="0.02")  # small uploads keep indexing quick
     st = Path(sys.executable).parent / "schemathesis"
     run = subprocess.run([str(st), "run", f"{url}/openapi.json", "--checks", CHECKS, "--max-examples", "25", "--request-timeout", "120",
                           "--seed", "1", "--no-color"], capture_output=True, text=True, timeout=900)

@@ -42,7 +42,7 @@ def test_bm25_cache_is_rebuilt_when_corrupt(indexed_settings):
     store = Store(indexed_settings)
     retriever = HybridRetriever(store, None, indexed_settings, mode="bm25")
     retriever.retrieve("CPTPP")
-    cache = indexed_settings.data_dir / f"bm25-{indexed_settings.collection}.pkl"
+    cache = retriever.corpus.path
     assert cache.exists()
     cache.write_bytes(b"not a pickle")
     fresh = HybridRetriever(store, None, indexed_settings, mode="bm25")
