@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", repr=False)
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned (then: extractive fallback).")
     llm_retries: int = Field(1, ge=0)
+    llm_max_waiting: int = Field(8, ge=0, description="Questions that may queue for the local model; more are answered at once by quoting the sources.")
 
     chunk_min_chars: int = Field(150, ge=20)
     chunk_max_chars: int = Field(300, ge=40)

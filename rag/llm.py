@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 from llama_index.core.base.llms.types import (ChatMessage, CompletionResponse, CompletionResponseGen, LLMMetadata)
 from llama_index.core.llms.callbacks import llm_completion_callback
@@ -62,8 +64,8 @@ class FakeLLM(CustomLLM):
 class LocalServer:
     """The GGUF model served by xllamacpp's in-process llama.cpp server on a loopback port.
 
-    One per process (the model takes ~1.9 GB); requests queue in its slot, so
-    concurrent askers are served in order and none fails.
+    One per process (the model takes ~1.9 GB) with one slot; concurrent askers
+    queue in front of it in a FifoGate (served in arrival order, none fails).
     """
 
     _instances: dict[tuple, "LocalServer"] = {}
@@ -83,12 +85,88 @@ class LocalServer:
         self.server = xllamacpp.Server(params)
         self.base_url = self.server.listening_address.rstrip("/") + "/v1"
 
+    def gate(self, max_waiting: int) -> FifoGate:
+        """The one queue in front of this server's single slot."""
+        if getattr(self, "_gate", None) is None:
+            self._gate = FifoGate(max_waiting)
+        return self._gate
+
     @classmethod
     def get(cls, model_path, threads: int, context: int) -> "LocalServer":
         key = (str(model_path), threads, context)
         if key not in cls._instances:
             cls._instances[key] = cls(model_path, threads, context)
         return cls._instances[key]
+
+
+class ModelBusy(RuntimeError):
+    """Too many questions already wait for the local model; the caller quotes the sources instead."""
+
+
+class FifoGate:
+    """First come, first served, one at a time, with a bounded queue.
+
+    llama.cpp's own queue has no bound and its HTTP timeout would also count the
+    time spent waiting; here a question waits in line without a clock running,
+    and one that would wait behind too many others is turned away at once."""
+
+    def __init__(self, max_waiting: int):
+        self.max_waiting = max_waiting
+        self._cond = threading.Condition()
+        self._next = 0  # next ticket to hand out
+        self._serving = 0  # ticket whose turn it is
+
+    @property
+    def waiting(self) -> int:
+        return max(self._next - self._serving - 1, 0)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._cond:
+            if self._next - self._serving > self.max_waiting:
+                raise ModelBusy(f"the local model is busy ({self._next - self._serving} questions ahead)")
+            ticket = self._next
+            self._next += 1
+            while self._serving != ticket:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._serving += 1
+                self._cond.notify_all()
+
+
+class QueuedLLM(CustomLLM):
+    """Any completion LLM behind a FifoGate: fair queueing for a model that serves one question at a time."""
+
+    _inner: Any = PrivateAttr()
+    _gate: FifoGate = PrivateAttr()
+
+    def __init__(self, inner, gate: FifoGate, **kwargs: Any) -> None:
+        super().__init__(messages_to_prompt=chatml, **kwargs)
+        self._inner, self._gate = inner, gate
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return self._inner.metadata
+
+    @property
+    def gate(self) -> FifoGate:
+        return self._gate
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        with self._gate.turn():
+            return self._inner.complete(prompt, formatted=True, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        def gen():
+            with self._gate.turn():
+                yield from self._inner.stream_complete(prompt, formatted=True, **kwargs)
+
+        return gen()
 
 
 def openai_like(base_url: str, model: str, api_key: str, settings, chat: bool):
@@ -112,7 +190,8 @@ def local_llm(settings):
 
     path = check_model_file(settings.llm_model_path) if settings.llm_model_path else ensure_model(settings.models_path)
     server = LocalServer.get(path, settings.llm_threads, settings.llm_context)
-    return openai_like(server.base_url, "local", "not-needed", settings, chat=False)
+    llm = openai_like(server.base_url, "local", "not-needed", settings, chat=False)
+    return QueuedLLM(llm, server.gate(settings.llm_max_waiting))
 
 
 def remote_llm(settings):

@@ -22,25 +22,28 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from rag.bm25 import BM25
 from rag.config import RetrievalMode, Settings
 from rag.store import Store
-from rag.text import tokenize
+from rag.text import tokenize, tokens_key
 
 log = logging.getLogger(__name__)
 
 
+_KEEP = ("doc_id", "doc_name", "chunk_id", "start", "end", "section")
+
+
 @dataclass
 class _Corpus:
-    """Everything derived from Chroma for one generation."""
+    """Everything derived from Chroma for one generation. Chunks are kept as plain
+    (text, metadata) pairs: a TextNode each would cost ~25 kB per chunk at 100k chunks."""
 
     generation: str
     doc_ids: frozenset[str]
-    nodes: dict[str, TextNode]
+    chunks: dict[str, tuple[str, dict]]
     bm25: BM25
 
-
-def _node(chunk_id: str, text: str, meta: dict) -> TextNode:
-    keep = {k: meta[k] for k in ("doc_id", "doc_name", "chunk_id", "start", "end", "section") if k in meta}
-    return TextNode(id_=chunk_id, text=text, metadata=keep,
-                    start_char_idx=int(meta["start"]), end_char_idx=int(meta["end"]))
+    def node(self, chunk_id: str) -> TextNode:
+        text, meta = self.chunks[chunk_id]
+        return TextNode(id_=chunk_id, text=text, metadata=dict(meta),
+                        start_char_idx=int(meta["start"]), end_char_idx=int(meta["end"]))
 
 
 class CorpusCache:
@@ -79,8 +82,10 @@ class CorpusCache:
     def _build(self, generation: str) -> _Corpus:
         doc_ids = frozenset(d.doc_id for d in self.store.list_documents())
         rows = [r for r in self.store.get_chunks() if r[2].get("doc_id") in doc_ids]
-        nodes = {cid: _node(cid, text, meta) for cid, text, meta in rows}
-        corpus = _Corpus(generation, doc_ids, nodes, BM25.build(list(nodes), [n.text for n in nodes.values()]))
+        chunks = {cid: (text, {k: meta[k] for k in _KEEP if k in meta}) for cid, text, meta in rows}
+        key = tokens_key()
+        tokens = [meta[key].split(" ") if meta.get(key) else tokenize(text) for _, text, meta in rows]
+        corpus = _Corpus(generation, doc_ids, chunks, BM25.from_tokens(list(chunks), tokens))
         try:  # the generation is a random marker, so a cached index is valid wherever it was built
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
@@ -113,7 +118,7 @@ class HybridRetriever(BaseRetriever):
         result = self.store.vector_store.query(VectorStoreQuery(query_embedding=embedding, similarity_top_k=k + 8))
         hits = []
         for node, sim in zip(result.nodes, result.similarities or []):
-            if node.node_id in corpus.nodes:
+            if node.node_id in corpus.chunks:
                 # llama-index reports exp(-cosine distance); turn it back into cosine similarity
                 hits.append((node.node_id, 1.0 + math.log(max(sim, 1e-9))))
         return hits[:k]
@@ -129,7 +134,7 @@ class HybridRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         corpus = self.corpus.get()
-        if not corpus.nodes:
+        if not corpus.chunks:
             return []
         k = self.top_k
         fetch = max(k * 4, 20)
@@ -142,7 +147,7 @@ class HybridRetriever(BaseRetriever):
         dense_s, sparse_s = dict(dense), dict(sparse)
         out = []
         for cid in sorted(fused, key=fused.get, reverse=True)[:k]:
-            node = corpus.nodes[cid].model_copy()
-            node.metadata = {**node.metadata, "dense_score": dense_s.get(cid), "bm25_score": sparse_s.get(cid)}
+            node = corpus.node(cid)
+            node.metadata.update(dense_score=dense_s.get(cid), bm25_score=sparse_s.get(cid))
             out.append(NodeWithScore(node=node, score=fused[cid]))
         return out

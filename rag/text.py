@@ -89,5 +89,17 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=1)
+def tokens_key() -> str:
+    """The chunk-metadata key under which ingest stores `tokenize(text)`, versioned by the tokenizer's inputs:
+    a change of stop words or jieba makes old stored tokens invisible (they are recomputed) instead of wrong."""
+    import hashlib
+
+    import jieba
+
+    spec = f"{jieba.__version__}|{' '.join(sorted(STOPWORDS))}|{_WORD.pattern}"
+    return "tokens_" + hashlib.sha1(spec.encode()).hexdigest()[:8]
+
+
 def refusal_for(question: str) -> str:
     return REFUSAL[detect_lang(question)]

@@ -1,0 +1,86 @@
+"""The queue in front of the local model: arrival order, a bounded wait, no lost turns."""
+
+import threading
+import time
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage
+
+from rag.llm import FakeLLM, FifoGate, ModelBusy, QueuedLLM, chatml
+
+
+def test_gate_serves_in_arrival_order_one_at_a_time():
+    gate = FifoGate(max_waiting=10)
+    order, active, peak = [], [0], [0]
+    lock = threading.Lock()
+
+    def ask(i: int):
+        with gate.turn():
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+                order.append(i)
+            time.sleep(0.02)
+            with lock:
+                active[0] -= 1
+
+    threads = []
+    for i in range(6):
+        t = threading.Thread(target=ask, args=(i,))
+        t.start()
+        threads.append(t)
+        time.sleep(0.005)  # arrive in index order
+    for t in threads:
+        t.join()
+    assert order == list(range(6)) and peak[0] == 1
+
+
+def test_gate_turns_away_beyond_the_queue_bound_and_recovers():
+    gate = FifoGate(max_waiting=1)
+    inside, release = threading.Event(), threading.Event()
+
+    def holder():
+        with gate.turn():
+            inside.set()
+            release.wait(5)
+
+    def waiter():
+        with gate.turn():
+            pass
+
+    threading.Thread(target=holder).start()
+    inside.wait(5)
+    w = threading.Thread(target=waiter)
+    w.start()
+    time.sleep(0.05)
+    assert gate.waiting == 1
+    with pytest.raises(ModelBusy, match="busy"):
+        with gate.turn():
+            pass
+    release.set()
+    w.join(5)
+    with gate.turn():  # a failed or finished turn never blocks the line
+        pass
+    assert gate.waiting == 0
+
+
+def test_a_failing_turn_releases_the_gate():
+    gate = FifoGate(max_waiting=2)
+    with pytest.raises(ValueError):
+        with gate.turn():
+            raise ValueError("model crashed")
+    with gate.turn():
+        pass
+
+
+def test_queued_llm_streams_the_inner_model_and_holds_the_turn_until_the_stream_ends():
+    inner = FakeLLM().enqueue("英国于2024年加入。")
+    llm = QueuedLLM(inner, FifoGate(max_waiting=0))
+    stream = llm.stream_chat([ChatMessage(role="user", content="问题")])
+    first = next(stream)
+    with pytest.raises(ModelBusy):  # the first stream still holds the only turn
+        next(llm.stream_chat([ChatMessage(role="user", content="另一个问题")]))
+    text = first.delta + "".join(c.delta for c in stream)
+    assert text == "英国于2024年加入。"
+    assert inner.prompts == [chatml([ChatMessage(role="user", content="问题")])]
+    assert llm.complete("x").text == ""  # the turn came back when the stream ended
