@@ -170,7 +170,9 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
         def write():
             with write_lock:
-                return index_document(pipeline.store, pipeline.embedder, settings, name, text)
+                result = index_document(pipeline.store, pipeline.embedder, settings, name, text)
+                pipeline.corpus.get()  # the uploader waits for the BM25 refresh, not the next asker
+                return result
 
         info, status = await run_in_threadpool(write)
         return DocumentAdded(**asdict(info), status=status)
@@ -182,7 +184,9 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
         def delete():
             with write_lock:
-                return pipeline.store.delete_document(doc_id)
+                existed = pipeline.store.delete_document(doc_id)
+                pipeline.corpus.get()
+                return existed
 
         if not await run_in_threadpool(delete):
             raise HTTPException(status_code=404, detail=f"no document {doc_id!r}")

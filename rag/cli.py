@@ -41,6 +41,9 @@ def cmd_index(args) -> int:
     store = Store(settings)
     store.repair()
     report = index_paths(paths, settings, store=store, rebuild=args.rebuild)
+    from rag.retrieval import CorpusCache
+
+    CorpusCache(store).get()  # write the BM25 cache now, so a server's first question does not wait for it
     print(report.summary())
     return 0
 
