@@ -59,9 +59,9 @@ eval: install
 smoke-eval: install
 	$(BIN)/rag eval --config extractive:hybrid:5 --out evals/out/smoke $(SMOKE_THRESHOLDS)
 
-# Benchmarks write their figures to BENCHMARKS.md.
+# Benchmarks write their figures (and charts in docs/bench/) to BENCHMARKS.md; about 30 minutes on 2 cores.
 bench: install
-	$(BIN)/python -m evals.benchmarks retrieval load llm
+	$(BIN)/python -m evals.benchmarks retrieval growth ingest load local-load llm coldstart
 
 clean:
 	rm -rf .rag evals/out
