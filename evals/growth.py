@@ -127,21 +127,19 @@ def measure(n: int, chroma_url: str | None = None) -> dict:
         cache = CorpusCache(store)
         corpus = cache.get()
         fig["bm25_build_s"] = time.perf_counter() - t
+        fig["rss_after_bm25_mb"] = rss_mb() - base_rss
         fig["bm25_cache_mb"] = cache.path.stat().st_size / 2**20
         t = time.perf_counter()
         CorpusCache(store).get()  # what a restarted worker does: load the pickle
         fig["bm25_load_s"] = time.perf_counter() - t
         fig["bm25"] = _times(lambda item: corpus.bm25.top(item[0], 20), queries)
-        fig["rss_after_bm25_mb"] = rss_mb() - base_rss
 
         retriever = HybridRetriever(store, embedder, settings, mode="hybrid", top_k=5, corpus=cache)
         fig["hybrid"] = _times(lambda item: retriever.retrieve(QueryBundle(item[0], embedding=item[1].tolist())),
                                queries)
         del corpus
         if chroma_url is None:
-            got_vectors = vectors  # what an exact search would hold in memory
-            before = rss_mb()
-            matrix = np.array(got_vectors, dtype=np.float32)
+            matrix = np.array(vectors, dtype=np.float32)  # what an exact search holds in memory
 
             def exact(item):
                 scores = matrix @ item[1]
@@ -149,7 +147,7 @@ def measure(n: int, chroma_url: str | None = None) -> dict:
                 top[np.argsort(-scores[top])]
 
             fig["dense_exact"] = _times(exact, queries)
-            fig["exact_matrix_mb"] = rss_mb() - before
+            fig["exact_matrix_mb"] = matrix.nbytes / 2**20
         fig["rss_total_mb"] = rss_mb()
     return fig
 

@@ -8,8 +8,10 @@ postings of the query's tokens.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -26,21 +28,28 @@ class BM25:
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> "BM25":
-        return cls.from_tokens(ids, [tokenize(t) for t in texts])
+        return cls.from_tokens(zip(ids, (tokenize(t) for t in texts)))
 
     @classmethod
-    def from_tokens(cls, ids: list[str], token_lists: list[list[str]]) -> "BM25":
-        """From tokens computed at ingest time: jieba is the slow part of a rebuild (~1 ms per chunk)."""
-        acc: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        lengths = []
-        for i, tokens in enumerate(token_lists):
+    def from_tokens(cls, rows: Iterable[tuple[str, list[str]]]) -> "BM25":
+        """From (id, tokens) rows, e.g. tokens stored at ingest time (jieba is the slow part of a rebuild).
+
+        Streams: postings grow in compact typed arrays, so 100k chunks never sit in memory as token lists."""
+        ids: list[str] = []
+        acc: dict[str, tuple[array, array]] = {}
+        lengths = array("f")
+        for i, (chunk_id, tokens) in enumerate(rows):
+            ids.append(chunk_id)
             counts = Counter(tokens)
             lengths.append(sum(counts.values()))
             for tok, tf in counts.items():
-                acc[tok][0].append(i)
-                acc[tok][1].append(tf)
-        postings = {t: (np.asarray(d, dtype=np.int32), np.asarray(f, dtype=np.float32)) for t, (d, f) in acc.items()}
-        return cls(list(ids), postings, np.asarray(lengths, dtype=np.float32))
+                entry = acc.get(tok)
+                if entry is None:
+                    entry = acc[tok] = (array("i"), array("f"))
+                entry[0].append(i)
+                entry[1].append(tf)
+        postings = {t: (np.array(d, dtype=np.int32), np.array(f, dtype=np.float32)) for t, (d, f) in acc.items()}
+        return cls(ids, postings, np.array(lengths, dtype=np.float32))
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -81,11 +81,17 @@ class CorpusCache:
 
     def _build(self, generation: str) -> _Corpus:
         doc_ids = frozenset(d.doc_id for d in self.store.list_documents())
-        rows = [r for r in self.store.get_chunks() if r[2].get("doc_id") in doc_ids]
-        chunks = {cid: (text, {k: meta[k] for k in _KEEP if k in meta}) for cid, text, meta in rows}
+        chunks: dict[str, tuple[str, dict]] = {}
         key = tokens_key()
-        tokens = [meta[key].split(" ") if meta.get(key) else tokenize(text) for _, text, meta in rows]
-        corpus = _Corpus(generation, doc_ids, chunks, BM25.from_tokens(list(chunks), tokens))
+
+        def rows():  # page by page from Chroma: only what the corpus keeps stays in memory
+            for cid, text, meta in self.store.iter_chunks():
+                if meta.get("doc_id") in doc_ids:
+                    chunks[cid] = (text, {k: meta[k] for k in _KEEP if k in meta})
+                    yield cid, meta[key].split(" ") if meta.get(key) else tokenize(text)
+
+        bm25 = BM25.from_tokens(rows())
+        corpus = _Corpus(generation, doc_ids, chunks, bm25)
         try:  # the generation is a random marker, so a cached index is valid wherever it was built
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once

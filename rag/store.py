@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 from rag.config import Settings
 
@@ -153,8 +153,12 @@ class Store:
             yield from zip(got["ids"], docs, got["metadatas"])
             offset += len(got["ids"])
 
+    def iter_chunks(self, where: dict | None = None) -> Iterator[tuple[str, str, dict]]:
+        """(id, text, metadata) of every chunk, committed or not, fetched page by page."""
+        return self._iter(self.chunks, where, include=("documents", "metadatas"))
+
     def get_chunks(self, where: dict | None = None) -> list[tuple[str, str, dict]]:
-        return list(self._iter(self.chunks, where, include=("documents", "metadatas")))
+        return list(self.iter_chunks(where))
 
     def copy_into(self, dst: "Store") -> None:
         """Copy every collection, vectors included, e.g. from the embedded store to a Chroma server."""
