@@ -1,21 +1,37 @@
 """A small inverted-index BM25 over jieba tokens.
 
 llama-index's stock BM25 tokenises on whitespace and scores Chinese as 0, so
-we keep our own: postings per token, scored with numpy, only touching the
-postings of the query's tokens.
+we keep our own: postings per token, built and scored with numpy, only
+touching the postings of the query's tokens.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
-from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
 from rag.text import tokenize
+
+
+class Vocabulary:
+    """Token ↔ id, so chunks' tokens can be kept as small int arrays between rebuilds."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.words: list[str] = []
+
+    def encode(self, tokens: list[str]) -> np.ndarray:
+        ids, words = self.ids, self.words
+        out = np.empty(len(tokens), dtype=np.int32)
+        for i, tok in enumerate(tokens):
+            j = ids.get(tok)
+            if j is None:
+                j = ids[tok] = len(words)
+                words.append(tok)
+            out[i] = j
+        return out
 
 
 @dataclass
@@ -28,28 +44,27 @@ class BM25:
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> "BM25":
-        return cls.from_tokens(zip(ids, (tokenize(t) for t in texts)))
+        vocab = Vocabulary()
+        return cls.from_token_ids(ids, [vocab.encode(tokenize(t)) for t in texts], vocab)
 
     @classmethod
-    def from_tokens(cls, rows: Iterable[tuple[str, list[str]]]) -> "BM25":
-        """From (id, tokens) rows, e.g. tokens stored at ingest time (jieba is the slow part of a rebuild).
-
-        Streams: postings grow in compact typed arrays, so 100k chunks never sit in memory as token lists."""
-        ids: list[str] = []
-        acc: dict[str, tuple[array, array]] = {}
-        lengths = array("f")
-        for i, (chunk_id, tokens) in enumerate(rows):
-            ids.append(chunk_id)
-            counts = Counter(tokens)
-            lengths.append(sum(counts.values()))
-            for tok, tf in counts.items():
-                entry = acc.get(tok)
-                if entry is None:
-                    entry = acc[tok] = (array("i"), array("f"))
-                entry[0].append(i)
-                entry[1].append(tf)
-        postings = {t: (np.array(d, dtype=np.int32), np.array(f, dtype=np.float32)) for t, (d, f) in acc.items()}
-        return cls(ids, postings, np.array(lengths, dtype=np.float32))
+    def from_token_ids(cls, ids: list[str], token_ids: list[np.ndarray], vocab: "Vocabulary") -> "BM25":
+        """Postings for all chunks at once with numpy (≈1 s per 100k chunks): cheap enough to redo on
+        every document change, given token ids kept from earlier builds."""
+        n = len(ids)
+        lengths = np.fromiter((len(a) for a in token_ids), dtype=np.int64, count=n)
+        if not n or not lengths.sum():
+            return cls(list(ids), {}, lengths.astype(np.float32))
+        flat = np.concatenate(token_ids).astype(np.int64)
+        docs = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        pairs, tf = np.unique(flat * n + docs, return_counts=True)  # sorted by token, then chunk
+        tok, doc = pairs // n, (pairs % n).astype(np.int32)
+        cuts = np.flatnonzero(np.diff(tok)) + 1
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(tok)]
+        tf = tf.astype(np.float32)
+        words = vocab.words
+        postings = {words[tok[a]]: (doc[a:b], tf[a:b]) for a, b in zip(starts.tolist(), ends.tolist())}
+        return cls(list(ids), postings, lengths.astype(np.float32))
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -15,11 +15,12 @@ import pickle
 import threading
 from dataclasses import dataclass
 
+import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 
-from rag.bm25 import BM25
+from rag.bm25 import BM25, Vocabulary
 from rag.config import RetrievalMode, Settings
 from rag.store import Store
 from rag.text import tokenize, tokens_key
@@ -33,12 +34,16 @@ _KEEP = ("doc_id", "doc_name", "chunk_id", "start", "end", "section")
 @dataclass
 class _Corpus:
     """Everything derived from Chroma for one generation. Chunks are kept as plain
-    (text, metadata) pairs: a TextNode each would cost ~25 kB per chunk at 100k chunks."""
+    (text, metadata) pairs (a TextNode each would cost ~25 kB per chunk at 100k chunks)
+    and their tokens as int arrays, so a document change only fetches what changed."""
 
     generation: str
-    doc_ids: frozenset[str]
+    docs: frozenset[tuple[str, str, float]]  # (doc_id, sha256, commit time) of the committed documents
     chunks: dict[str, tuple[str, dict]]
+    token_ids: dict[str, np.ndarray]
+    vocab: Vocabulary
     bm25: BM25
+    format: int = 2  # bump when these fields change: caches pickled by older code are then ignored
 
     def node(self, chunk_id: str) -> TextNode:
         text, meta = self.chunks[chunk_id]
@@ -64,34 +69,51 @@ class CorpusCache:
             return corpus
         with self._lock:
             if self._corpus is None or self._corpus.generation != generation:
-                self._corpus = self._load(generation) or self._build(generation)
+                cached = self._load()
+                if cached is not None and cached.generation == generation:
+                    self._corpus = cached
+                else:  # start from what we have: only documents added since are fetched
+                    self._corpus = self._refresh(generation, self._corpus or cached)
+                    self._save(self._corpus)
             return self._corpus
 
-    def _load(self, generation: str) -> _Corpus | None:
+    def _load(self) -> _Corpus | None:
         if not self.path.exists():
             return None
         try:
             with self.path.open("rb") as fh:
                 corpus = pickle.load(fh)
-            if isinstance(corpus, _Corpus) and corpus.generation == generation:
+            if isinstance(corpus, _Corpus) and vars(corpus).get("format") == _Corpus.format:
                 return corpus
+            log.info("BM25 cache %s is from an older version; rebuilding from Chroma", self.path)
         except Exception as exc:  # a corrupt cache is only a cache
             log.warning("BM25 cache %s unreadable (%s); rebuilding from Chroma", self.path, exc)
         return None
 
-    def _build(self, generation: str) -> _Corpus:
-        doc_ids = frozenset(d.doc_id for d in self.store.list_documents())
-        chunks: dict[str, tuple[str, dict]] = {}
+    def _refresh(self, generation: str, base: _Corpus | None) -> _Corpus:
+        docs = frozenset((d.doc_id, d.sha256, d.added) for d in self.store.list_documents())
+        unchanged = {doc_id for doc_id, _, _ in docs & base.docs} if base else set()
+        chunks, token_ids, vocab = {}, {}, base.vocab if base else Vocabulary()
+        if base:
+            for cid, (text, meta) in base.chunks.items():
+                if meta.get("doc_id") in unchanged:
+                    chunks[cid], token_ids[cid] = (text, meta), base.token_ids[cid]
         key = tokens_key()
-
-        def rows():  # page by page from Chroma: only what the corpus keeps stays in memory
-            for cid, text, meta in self.store.iter_chunks():
-                if meta.get("doc_id") in doc_ids:
+        wanted = {doc_id for doc_id, _, _ in docs} - unchanged
+        # a few new documents: fetch just theirs; many (a first build): one pass over everything
+        scans = [{"doc_id": d} for d in sorted(wanted)] if len(wanted) <= 20 else [None]
+        for where in scans:
+            for cid, text, meta in self.store.iter_chunks(where=where):
+                if meta.get("doc_id") in wanted:
                     chunks[cid] = (text, {k: meta[k] for k in _KEEP if k in meta})
-                    yield cid, meta[key].split(" ") if meta.get(key) else tokenize(text)
+                    token_ids[cid] = vocab.encode(meta[key].split(" ") if meta.get(key) else tokenize(text))
+        ids = list(chunks)
+        bm25 = BM25.from_token_ids(ids, [token_ids[c] for c in ids], vocab)
+        if self.store.generation() != generation:
+            docs = frozenset()  # changed while we read: never reuse this as a base
+        return _Corpus(generation, docs, chunks, token_ids, vocab, bm25)
 
-        bm25 = BM25.from_tokens(rows())
-        corpus = _Corpus(generation, doc_ids, chunks, bm25)
+    def _save(self, corpus: _Corpus) -> None:
         try:  # the generation is a random marker, so a cached index is valid wherever it was built
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
@@ -100,7 +122,6 @@ class CorpusCache:
             tmp.replace(self.path)
         except OSError as exc:
             log.warning("could not write BM25 cache: %s", exc)
-        return corpus
 
 
 class HybridRetriever(BaseRetriever):

@@ -47,3 +47,43 @@ def test_bm25_cache_is_rebuilt_when_corrupt(indexed_settings):
     cache.write_bytes(b"not a pickle")
     fresh = HybridRetriever(store, None, indexed_settings, mode="bm25")
     assert fresh.retrieve("CPTPP")
+
+
+def test_a_document_change_fetches_only_that_document_and_matches_a_full_rebuild(fresh_settings):
+    from index.ingest import add_document
+    from rag.embedding import get_embedder
+    from rag.retrieval import CorpusCache
+
+    store, embedder = Store(fresh_settings), get_embedder()
+    texts = {"a.txt": "英国于2024年正式加入CPTPP。日方表示欢迎。", "b.txt": "双方讨论了能源安全领域的风险。",
+             "c.txt": "青禾科技员工入职满五年后享有15天带薪年假。"}
+    for name in ("a.txt", "b.txt"):
+        add_document(store, embedder, fresh_settings, name, texts[name])
+    cache = CorpusCache(store)
+    cache.get()
+    fetched = []
+    iter_chunks = store.iter_chunks
+    store.iter_chunks = lambda where=None: fetched.append(where) or iter_chunks(where)
+    add_document(store, embedder, fresh_settings, "c.txt", texts["c.txt"])
+    assert "c:00000" in cache.get().chunks and fetched == [{"doc_id": "c"}]
+    store.delete_document("a")
+    add_document(store, embedder, fresh_settings, "b.txt", "双方同意加强半导体供应链合作。")  # replaced
+    incremental = cache.get()
+    full = CorpusCache(store)._refresh(store.generation(), None)
+    assert incremental.chunks == full.chunks and "a:00000" not in incremental.chunks
+    for q in ("CPTPP", "能源安全", "半导体供应链", "带薪年假", "英国"):
+        assert dict(incremental.bm25.top(q, 10)) == pytest.approx(dict(full.bm25.top(q, 10)))
+    assert incremental.bm25.top("能源安全", 10) == []  # the replaced text is gone
+
+
+def test_a_cache_pickled_by_an_older_version_is_rebuilt(indexed_copy):
+    import pickle
+
+    from rag.retrieval import CorpusCache, _Corpus
+
+    store = Store(indexed_copy)
+    cache = CorpusCache(store)
+    old = object.__new__(_Corpus)  # the previous layout: same class, other fields
+    old.__dict__.update(generation=store.generation(), doc_ids=frozenset(), nodes={}, bm25=None)
+    cache.path.write_bytes(pickle.dumps(old))
+    assert len(CorpusCache(store).get().chunks) == store.counts()["chunks"]
