@@ -65,7 +65,7 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def _write(store, texts: list[str], vectors: np.ndarray) -> float:
+def _write(store, texts: list[str], vectors: np.ndarray, prefix: str = "synthetic") -> float:
     """Chunks as ingest writes them (same nodes, same ChromaVectorStore), one registered document per 1000."""
     from index.chunker import Chunk
     from index.ingest import _node
@@ -73,7 +73,7 @@ def _write(store, texts: list[str], vectors: np.ndarray) -> float:
 
     started = time.perf_counter()
     for d in range(0, len(texts), DOC_CHUNKS):
-        doc_id, pos, nodes = f"synthetic-{d // DOC_CHUNKS:04d}", 0, []
+        doc_id, pos, nodes = f"{prefix}-{d // DOC_CHUNKS:04d}", 0, []
         for i in range(d, min(d + DOC_CHUNKS, len(texts))):
             chunk = Chunk(pos, pos + len(texts[i]), texts[i], "", ())
             pos = chunk.end
@@ -133,6 +133,10 @@ def measure(n: int, chroma_url: str | None = None) -> dict:
         CorpusCache(store).get()  # what a restarted worker does: load the pickle
         fig["bm25_load_s"] = time.perf_counter() - t
         fig["bm25"] = _times(lambda item: corpus.bm25.top(item[0], 20), queries)
+        _write(store, synthetic_chunks(50, seed=2), _unit(np.random.default_rng(2), 50), prefix="added")
+        t = time.perf_counter()
+        cache.get()  # what the writer does after a new 50-chunk document: an incremental refresh
+        fig["bm25_refresh_s"] = time.perf_counter() - t
 
         retriever = HybridRetriever(store, embedder, settings, mode="hybrid", top_k=5, corpus=cache)
         fig["hybrid"] = _times(lambda item: retriever.retrieve(QueryBundle(item[0], embedding=item[1].tolist())),
