@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -216,8 +217,11 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
             http_response.headers["x-rag-grounding"] = answer.grounding
             return answer
 
+        events = pipeline.events(request)
+        first = await run_in_threadpool(next, events)  # retrieval happens here: a store outage is still a 503
+
         def sse():
-            for kind, payload in pipeline.events(request):
+            for kind, payload in itertools.chain([first], events):
                 data = {"text": payload} if kind == "delta" else payload.model_dump()
                 yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 

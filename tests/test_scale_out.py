@@ -84,6 +84,7 @@ def test_chroma_server_down_is_503_then_recovers(tmp_path, server_factory):
             assert "15" in client.post("/api/ask", json={"question": QUESTION}).json()["answer"]
             stop_server(chroma)
             for method, path, kwargs in (("POST", "/api/ask", {"json": {"question": QUESTION}}),
+                                         ("POST", "/api/ask", {"json": {"question": QUESTION, "stream": True}}),
                                          ("GET", "/api/documents", {})):
                 r = client.request(method, path, **kwargs)
                 assert r.status_code == 503 and chroma_url in r.json()["detail"]
