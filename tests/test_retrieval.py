@@ -85,5 +85,6 @@ def test_a_cache_pickled_by_an_older_version_is_rebuilt(indexed_copy):
     cache = CorpusCache(store)
     old = object.__new__(_Corpus)  # the previous layout: same class, other fields
     old.__dict__.update(generation=store.generation(), doc_ids=frozenset(), nodes={}, bm25=None)
+    cache.path.parent.mkdir(parents=True, exist_ok=True)
     cache.path.write_bytes(pickle.dumps(old))
     assert len(CorpusCache(store).get().chunks) == store.counts()["chunks"]
