@@ -1,8 +1,9 @@
 """Hybrid retrieval: Chroma dense search + jieba BM25, fused by reciprocal rank.
 
 Chroma is the one source of truth; the BM25 side is derived from it, cached
-on disk, and rebuilt whenever the store's generation marker changes (which
-also keeps several workers sharing one Chroma server consistent).
+on disk, and refreshed whenever the store's generation marker changes (which
+also keeps several workers sharing one Chroma server consistent): only the
+chunks of documents committed since are fetched, with tokens stored at ingest.
 """
 
 from __future__ import annotations
