@@ -46,13 +46,38 @@ def clean_sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
-def split_sentences(text: str) -> list[str]:
-    text = strip_markers(text)
+def _pieces(text: str) -> list[str]:
     if re.search(r"[\u3400-\u9fff]", text):
-        parts = re.findall(r"[^。！？!?\n]+[。！？!?]*", text)
-    else:
-        parts = re.split(r"(?<=[.!?])\s+|\n+", text)
-    return [p.strip() for p in parts if re.search(r"\w", p)]
+        return re.findall(r"[^。！？!?\n]+[。！？!?]*", text)
+    return re.split(r"(?<=[.!?])\s+|\n+", text)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [p.strip() for p in _pieces(strip_markers(text)) if re.search(r"\w", p)]
+
+
+_LEADING_MARKERS = re.compile(r"\s*(?:" + MARKER.pattern + r"\s*)+", re.I)
+_CITING_ONLY = re.compile(r"^\W*(?:(?:依据|根据|参见|见|来自)?(?:的)?(?:资料|来源|source|see)?(?:是|为|:|：)?\W*)$", re.I)
+
+
+def cited_sentences(text: str) -> list[tuple[str, set[int]]]:
+    """Sentences without markers, each with the source numbers the model wrote in or right after it
+    ("…成员。[3]", "…member. [3]", "…。依据资料[1]。")."""
+    def numbers_in(text: str) -> set[int]:
+        return {int(n) for m in MARKER.finditer(text) for n in re.findall(r"\d+", m.group())}
+
+    out: list[tuple[str, set[int]]] = []
+    for piece in _pieces(text):
+        if out and (lead := _LEADING_MARKERS.match(piece)):  # "…member. [3] Next sentence."
+            out[-1][1].update(numbers_in(lead.group()))
+            piece = piece[lead.end():]
+        numbers = numbers_in(piece)
+        sentence = strip_markers(piece)
+        if out and (not re.search(r"\w", sentence) or _CITING_ONLY.match(sentence)):
+            out[-1][1].update(numbers)  # a marker (or "依据资料[1]") standing after its sentence
+        elif re.search(r"\w", sentence):
+            out.append((sentence.strip(), numbers))
+    return out
 
 
 def looks_like_refusal(text: str) -> bool:
@@ -101,7 +126,10 @@ class Verifier:
     def __init__(self, embedder):
         self.embedder = embedder
 
-    def support(self, sentence: str, evidence: list[Evidence], question: str = "") -> SupportedSentence | None:
+    def support(self, sentence: str, evidence: list[Evidence], question: str = "",
+                preferred: list[Evidence] | tuple = ()) -> SupportedSentence | None:
+        """The evidence sentence that best supports `sentence`; one the model cited (`preferred`) wins
+        whenever it supports it at all, since across languages similarities of on-topic sentences nearly tie."""
         sources = " ".join(e.text for e in evidence).lower()
         hard = _hard_units(sentence, sources)
         claims = new_content(sentence, question)
@@ -122,11 +150,22 @@ class Verifier:
                     s_vec = np.asarray(self.embedder.get_query_embedding(sentence), dtype=np.float32)
                 dense = float(ev.vector @ s_vec)
                 score = max(score, self.min_lexical + dense - self.min_dense) if dense >= self.min_dense else score
-            if score >= self.min_lexical and (best is None or score > best.score):
+            if score < self.min_lexical:
+                continue
+            if best is None or (ev in preferred, score) > (best.evidence in preferred, best.score):
                 best = SupportedSentence(sentence, ev, score)
         return best
 
-    def verify(self, answer: str, evidence: list[Evidence], question: str = "") -> list[SupportedSentence]:
-        sentences = [clean_sentence(s) for s in split_sentences(answer)]
-        supported = (self.support(s, evidence, question) for s in sentences if re.search(r"\w", s))
-        return [s for s in supported if s is not None]
+    def verify(self, answer: str, evidence: list[Evidence], question: str = "",
+               numbered: list[Evidence] | None = None) -> list[SupportedSentence]:
+        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence)."""
+        numbered = evidence if numbered is None else numbered
+        out = []
+        for text, numbers in cited_sentences(answer):
+            sentence = clean_sentence(text)
+            if not re.search(r"\w", sentence):
+                continue
+            preferred = [numbered[n - 1] for n in numbers if 1 <= n <= len(numbered)]
+            if (s := self.support(sentence, evidence, question, preferred)) is not None:
+                out.append(s)
+        return out

@@ -161,3 +161,27 @@ def test_unverifiable_names_rule():
 
     assert unverifiable_names("The UK joined the CPTPP in 2024.", "When did the UK join the CPTPP?", "英国 cptpp") == set()
     assert unverifiable_names("It was chaired by Mr. Blair.", "Who chaired it?", "拉米") == {"Blair"}
+
+
+def test_cited_sentences_keep_the_models_numbers():
+    from rag.verify import cited_sentences
+
+    assert cited_sentences("美国国务卿布林肯。依据资料[1]。") == [("美国国务卿布林肯。", {1})]
+    assert cited_sentences("It joined in 2024. [3] Then more [2].") == [("It joined in 2024.", {3}), ("Then more.", {2})]
+    assert cited_sentences("甲乙[1]。丙丁[2, 3]！") == [("甲乙。", {1}), ("丙丁！", {2, 3})]
+
+
+def test_a_supporting_sentence_the_model_cited_wins_a_near_tie(pipeline, corpus_text):
+    from rag.evidence import Evidence
+
+    def ev(sentence):
+        start = corpus_text.index(sentence)
+        return Evidence("japan-uk-economic-2plus2", "c", start, start + len(sentence), sentence, "", 0.5, 0.0, 0.8, 0)
+
+    a = ev("日方欢迎英国加入《全面与进步跨太平洋伙伴关系协定》(CPTPP)")
+    b = ev("英国于2024年正式加入CPTPP,成为该机制首个域外成员。")
+    v = Verifier(pipeline.embedder)
+    assert v.support("英国加入CPTPP。", [a, b], "", preferred=[b]).evidence is b
+    assert v.support("英国加入CPTPP。", [a, b], "", preferred=[a]).evidence is a
+    got = v.verify("英国加入CPTPP。[2]", [a, b], "", numbered=[a, b])
+    assert [s.evidence for s in got] == [b]
