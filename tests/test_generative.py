@@ -135,7 +135,7 @@ def test_verify_helpers():
     assert split_sentences("It was 1.5 degrees. Then 2050.") == ["It was 1.5 degrees.", "Then 2050."]
     assert looks_like_refusal("资料中没有提到这个信息。")
     assert chatml([]) == "<|im_start|>assistant\n"
-    assert build_messages("Q?", [], "en")[1].content.endswith("Question:Q?")
+    assert build_messages("Q?", [], "en")[-1].content.endswith("Question:Q?")
 
 
 def test_backend_that_cannot_start_degrades_to_quotes(indexed_settings, tmp_path, corpus_text):
@@ -185,3 +185,10 @@ def test_a_supporting_sentence_the_model_cited_wins_a_near_tie(pipeline, corpus_
     assert v.support("英国加入CPTPP。", [a, b], "", preferred=[a]).evidence is a
     got = v.verify("英国加入CPTPP。[2]", [a, b], "", numbered=[a, b])
     assert [s.evidence for s in got] == [b]
+
+
+def test_english_prompt_has_a_worked_example_and_chinese_has_none():
+    zh = build_messages("问题？", [], "zh")
+    en = build_messages("Question?", [], "en")
+    assert len(zh) == 2 and not any(m.content.isascii() and "Wang" in m.content for m in zh)
+    assert len(en) == 4 and en[2].role.value == "assistant" and en[-1].content.endswith("Question:Question?")
