@@ -163,6 +163,72 @@ def test_unverifiable_names_rule():
     assert unverifiable_names("It was chaired by Mr. Blair.", "Who chaired it?", "拉米") == {"Blair"}
 
 
+# Loose evidence: above the refusal gate, below STRONG_EVIDENCE (the topic matches, the asked detail may not).
+LOOSE_CITY_Q = "2007年美俄战略安全对话是在哪座城市举行的？"
+LOOSE_Q = "英国是CPTPP的第几个域外成员？"
+
+
+def test_evidence_strength_of_the_loose_questions(pipeline):
+    from rag.backends.generative import STRONG_EVIDENCE
+
+    for q in (LOOSE_CITY_Q, LOOSE_Q):
+        ev = pipeline.scorer.score(q, pipeline.retriever().retrieve(q), pipeline.corpus.get().bm25)
+        assert ev.answerable and ev.ranked[0].score < STRONG_EVIDENCE["zh"], (q, ev.ranked[0].score)
+    ev = pipeline.scorer.score(CPTPP_Q, pipeline.retriever().retrieve(CPTPP_Q), pipeline.corpus.get().bm25)
+    assert ev.ranked[0].score >= STRONG_EVIDENCE["zh"]
+
+
+def test_model_refusal_over_loose_evidence_is_asked_again_then_refused(pipeline, fake):
+    fake.enqueue("文档中没有找到相关信息，无法回答该问题。", "资料中没有提到举行会议的城市。")
+    r = _ask(pipeline, LOOSE_CITY_Q)
+    assert r.refused and r.grounding == "refused" and r.citations == []
+    assert r.answer == "文档中没有找到相关信息，无法回答该问题。"
+    assert len(fake.prompts) == 2 and "[2] " in fake.prompts[0] and "[2] " not in fake.prompts[1]
+
+
+def test_model_refusal_over_loose_evidence_retried_with_the_best_sentence_can_answer(pipeline, fake, corpus_text):
+    fake.enqueue("文档中没有找到相关信息，无法回答该问题。", "英国是CPTPP的首个域外成员[1]。")
+    r = _ask(pipeline, LOOSE_Q)
+    assert not r.refused and r.grounding == "verified" and "首个" in r.answer
+    _valid(r, corpus_text)
+
+
+def test_model_refusal_over_strong_evidence_is_not_retried(pipeline, fake):
+    fake.enqueue("文档中没有找到相关信息，无法回答该问题。")
+    r = _ask(pipeline, CPTPP_Q)
+    assert r.grounding == "fallback" and len(fake.prompts) == 1
+
+
+def test_city_question_answered_without_a_place_over_loose_evidence_is_refused(pipeline, fake):
+    fake.enqueue("2007年美俄战略安全对话主要围绕导弹防御系统展开[1]。")
+    r = _ask(pipeline, LOOSE_CITY_Q)
+    assert r.refused and r.grounding == "refused"
+
+
+def test_answer_that_stops_inside_a_list_falls_back_to_the_whole_sentence(pipeline, fake, corpus_text):
+    fake.enqueue("美国国务卿布林肯[1]。")
+    r = _ask(pipeline, "首次美日经济版“2+2”会议的美方主持人是谁？")
+    assert r.grounding == "fallback" and "list" in r.notice
+    assert "布林肯" in r.answer and "雷蒙多" in r.answer
+    _valid(r, corpus_text)
+    fake.enqueue("美国国务卿布林肯和商务部长雷蒙多[1]。")
+    r = _ask(pipeline, "首次美日经济版“2+2”会议的美方主持人是谁？")
+    assert r.grounding == "verified" and "雷蒙多" in r.answer
+
+
+def test_fallback_quote_has_at_most_two_sentences(pipeline, fake):
+    fake.enqueue("The sky is red [1].")
+    r = _ask(pipeline, "日英经济版2+2会议讨论的四个领域分别是什么？")
+    assert r.grounding == "fallback" and 1 <= len(r.citations) <= 2
+
+
+def test_english_prompt_has_a_worked_example_and_chinese_has_none():
+    zh = build_messages("问题？", [], "zh")
+    en = build_messages("Question?", [], "en")
+    assert len(zh) == 2 and not any(m.content.isascii() and "Wang" in m.content for m in zh)
+    assert len(en) == 4 and en[2].role.value == "assistant" and en[-1].content.endswith("Question:Question?")
+
+
 def test_cited_sentences_keep_the_models_numbers():
     from rag.verify import cited_sentences
 
@@ -185,10 +251,3 @@ def test_a_supporting_sentence_the_model_cited_wins_a_near_tie(pipeline, corpus_
     assert v.support("英国加入CPTPP。", [a, b], "", preferred=[a]).evidence is a
     got = v.verify("英国加入CPTPP。[2]", [a, b], "", numbered=[a, b])
     assert [s.evidence for s in got] == [b]
-
-
-def test_english_prompt_has_a_worked_example_and_chinese_has_none():
-    zh = build_messages("问题？", [], "zh")
-    en = build_messages("Question?", [], "en")
-    assert len(zh) == 2 and not any(m.content.isascii() and "Wang" in m.content for m in zh)
-    assert len(en) == 4 and en[2].role.value == "assistant" and en[-1].content.endswith("Question:Question?")

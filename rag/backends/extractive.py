@@ -14,9 +14,9 @@ def cite(evidence: list[Evidence]) -> list[Citation]:
                      score=round(e.score, 4), section=e.section) for i, e in enumerate(evidence, 1)]
 
 
-def quote(evidence: EvidenceSet, fallback_notice: str | None = None) -> Draft:
+def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentences: int = 3) -> Draft:
     """The best sentences verbatim; with a notice it stands in for an answer that failed."""
-    chosen = evidence.selected()
+    chosen = evidence.selected(max_sentences)
     citations = cite(chosen)
     body = "".join(f"{c.text}[{c.n}]" for c in citations)
     text = body if evidence.lang == "zh" else f"According to the documents: {body}"
