@@ -85,6 +85,14 @@ def test_model_error_falls_back_with_notice(pipeline, fake):
     assert r.grounding == "fallback" and "TimeoutError" in r.notice and "2024" in r.answer
 
 
+def test_a_busy_local_model_is_answered_at_once_by_quoting(pipeline, fake):
+    from rag.llm import ModelBusy
+
+    fake.enqueue(ModelBusy("the local model is busy (9 questions ahead)"))
+    r = _ask(pipeline, CPTPP_Q)
+    assert r.grounding == "fallback" and "busy" in r.notice and "2024" in r.answer
+
+
 def test_weak_evidence_never_calls_the_model(pipeline, fake):
     r = _ask(pipeline, "日英经济版“2+2”第二次会议将于何时举行？")
     assert r.refused and fake.prompts == []

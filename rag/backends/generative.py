@@ -18,6 +18,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from rag.backends import Draft
 from rag.backends.extractive import cite, quote
 from rag.evidence import Evidence, EvidenceSet, asked_types, has_type
+from rag.llm import ModelBusy
 from rag.text import REFUSAL, refusal_for
 from rag.verify import MARKER, MARKER_OPENERS, Verifier, looks_like_refusal
 
@@ -137,6 +138,9 @@ class GroundedLLMBackend:
                 # the runners-up may have distracted the model: a refusal counts only if it holds for the best sentence
                 chosen = chosen[:1]
                 raw = yield from self._stream(build_messages(question, chosen, evidence.lang, previous))
+        except ModelBusy as exc:  # too many questions queued for the local model: answer now
+            yield quote(evidence, f"{exc}; quoting the sources instead")
+            return
         except Exception as exc:  # the model failing must not fail the answer
             log.warning("LLM backend %s failed: %s", self.name, exc)
             yield quote(evidence, f"the language model failed ({type(exc).__name__}); quoting the sources")
