@@ -30,10 +30,9 @@ install: $(STAMP)
 index: install
 	$(BIN)/rag index
 
-# The newcomer's experience: natural-language answers from the bundled local model.
-# (`rag serve` alone defaults to the extractive backend, which measured more accurate; see README.)
+# The newcomer's experience: natural-language answers from the bundled local model (the default backend).
 run: install
-	RAG_BACKEND=$${RAG_BACKEND:-local} $(BIN)/rag serve
+	$(BIN)/rag serve
 
 # Browser tests need Debian's chromium and a CJK font (never a browser download).
 system-deps:

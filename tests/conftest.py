@@ -44,7 +44,8 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that points a `rag` subprocess at the same store."""
-    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_COLLECTION": settings.collection}
+    env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_COLLECTION": settings.collection,
+           "RAG_BACKEND": settings.backend}
     if settings.chroma_url:
         env["RAG_CHROMA_URL"] = settings.chroma_url
     return env
@@ -94,7 +95,7 @@ def live_server(indexed_settings):
 
 def store_env(settings: Settings) -> dict[str, str]:
     env = settings_env(settings)
-    return {k: env[k] for k in ("RAG_COLLECTION", "RAG_CHROMA_URL") if k in env}
+    return {k: env[k] for k in ("RAG_COLLECTION", "RAG_CHROMA_URL", "RAG_BACKEND") if k in env}
 
 
 @pytest.fixture
