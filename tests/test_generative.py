@@ -224,6 +224,16 @@ def test_answer_that_stops_inside_a_list_falls_back_to_the_whole_sentence(pipeli
     assert r.grounding == "verified" and "雷蒙多" in r.answer
 
 
+def test_a_list_item_the_question_singles_out_by_its_title_is_a_whole_answer(pipeline, fake, corpus_text):
+    fake.enqueue("日本外务大臣是岩屋毅[1]。")  # the source goes on "、经济产业大臣武藤容治…": another title
+    r = _ask(pipeline, "日本外务大臣是谁？")
+    assert r.grounding == "verified" and r.answer.startswith("日本外务大臣是岩屋毅") and "武藤容治" not in r.answer
+    _valid(r, corpus_text)
+    fake.enqueue("岩屋毅[1]。")  # a place ("日本") in common does not single the item out
+    r = _ask(pipeline, "日本方面由谁主持召开首次日英经济2+2会议？")
+    assert r.grounding == "fallback" and "list" in r.notice and "武藤容治" in r.answer
+
+
 def test_fallback_quote_has_at_most_two_sentences(pipeline, fake):
     fake.enqueue("The sky is red [1].")
     r = _ask(pipeline, "日英经济版2+2会议讨论的四个领域分别是什么？")

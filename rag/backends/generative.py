@@ -19,7 +19,7 @@ from rag.backends import Draft
 from rag.backends.extractive import cite, quote
 from rag.evidence import Evidence, EvidenceSet, asked_types, has_type
 from rag.llm import ModelBusy
-from rag.text import REFUSAL, refusal_for
+from rag.text import REFUSAL, refusal_for, tokenize
 from rag.verify import MARKER, MARKER_OPENERS, Verifier, looks_like_refusal
 
 log = logging.getLogger(__name__)
@@ -68,13 +68,23 @@ def build_messages(question: str, evidence: list[Evidence], lang: str, previous:
     return messages
 
 
-def _cuts_list_short(answer: str, source: str) -> bool:
-    """The answer ends on an item that the source continues with "、": the model stopped inside a list."""
+_ITEM_START = "、，,；;：:（(和与及由"
+
+
+def _cuts_list_short(answer: str, source: str, question: str) -> bool:
+    """The answer ends on an item that the source continues with "、": the model stopped inside a list.
+
+    Unless the question singled that item out by a word of its own other than a place ("日本外务大臣是谁" →
+    "日本外务大臣岩屋毅、经济产业大臣武藤容治…": the next item has another title)."""
     core = re.sub(r"[\W_]+$", "", answer)
     for n in range(len(core), 1, -1):  # the longest ending of the answer that the source contains
         at = source.find(core[-n:])
         if at >= 0:
-            return source[at + n:at + n + 1] == "、"
+            if source[at + n:at + n + 1] != "、":
+                return False
+            item = source[max(source.rfind(d, 0, at) for d in _ITEM_START) + 1:at + n]
+            places = _places(question)
+            return not any(len(t) >= 2 and t in item and t not in places for t in tokenize(question))
     return False
 
 
@@ -175,7 +185,7 @@ class GroundedLLMBackend:
         missing_type = bool(supported) and not all(_answer_has(k, answer_text, question) for k in kinds)
         if missing_type:
             supported = []  # e.g. a "which year" question answered without a year
-        truncated = any(_cuts_list_short(s.text, s.evidence.text) for s in supported)
+        truncated = any(_cuts_list_short(s.text, s.evidence.text, question) for s in supported)
         if truncated:
             supported = []  # e.g. one of two hosts named: the quote has them all
         if not supported:
