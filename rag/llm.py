@@ -151,10 +151,6 @@ class QueuedLLM(CustomLLM):
     def metadata(self) -> LLMMetadata:
         return self._inner.metadata
 
-    @property
-    def gate(self) -> FifoGate:
-        return self._gate
-
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         with self._gate.turn():
