@@ -56,8 +56,10 @@ class Pipeline:
             return "not loaded"
         return f"unavailable: {backend.reason}" if isinstance(backend, UnavailableBackend) else "ready"
 
-    def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None) -> HybridRetriever:
-        return HybridRetriever(self.store, self.embedder, self.settings, mode=mode, top_k=top_k, corpus=self.corpus)
+    def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None,
+                  snapshot=None) -> HybridRetriever:
+        return HybridRetriever(self.store, self.embedder, self.settings, mode=mode, top_k=top_k, corpus=self.corpus,
+                               snapshot=snapshot)
 
     def events(self, request: AskRequest, backend: str | None = None,
                mode: RetrievalMode | None = None) -> Iterator[Event]:
@@ -65,8 +67,9 @@ class Pipeline:
         started = time.perf_counter()
         history = [m.model_dump() for m in request.history]
         query = standalone_question(request.question, history)
-        nodes = self.retriever(request.top_k, mode).retrieve(query)
-        evidence = self.scorer.score(query, nodes, self.corpus.get().bm25)
+        corpus = self.corpus.get()  # retrieval and evidence scoring see the same generation
+        nodes = self.retriever(request.top_k, mode, snapshot=corpus).retrieve(query)
+        evidence = self.scorer.score(query, nodes, corpus.bm25)
         retrieved_at = time.perf_counter()
         retrieved = [
             RetrievedChunk(chunk_id=n.node.node_id, doc_id=n.node.metadata["doc_id"], text=n.node.get_content(),

@@ -130,7 +130,7 @@ class HybridRetriever(BaseRetriever):
     per-side scores travel in `node.metadata` as `dense_score` / `bm25_score`."""
 
     def __init__(self, store: Store, embedder, settings: Settings, mode: RetrievalMode | None = None,
-                 top_k: int | None = None, corpus: CorpusCache | None = None):
+                 top_k: int | None = None, corpus: CorpusCache | None = None, snapshot: _Corpus | None = None):
         super().__init__()
         self.store = store
         self.embedder = embedder
@@ -138,6 +138,7 @@ class HybridRetriever(BaseRetriever):
         self.mode = mode or settings.retrieval_mode
         self.top_k = top_k or settings.top_k
         self.corpus = corpus or CorpusCache(store)
+        self.snapshot = snapshot  # a corpus already fetched for this question (one generation check, not two)
 
     def _dense(self, query: QueryBundle, corpus: _Corpus, k: int) -> list[tuple[str, float]]:
         embedding = query.embedding or self.embedder.get_query_embedding(query.query_str)
@@ -161,7 +162,7 @@ class HybridRetriever(BaseRetriever):
         return self.settings.bm25_weight * sum(t in corpus.bm25.postings for t in tokens) / len(tokens)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        corpus = self.corpus.get()
+        corpus = self.snapshot or self.corpus.get()
         if not corpus.chunks:
             return []
         k = self.top_k

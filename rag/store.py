@@ -143,15 +143,20 @@ class Store:
         return sorted(orphans.values())
 
     # -- chunk access -------------------------------------------------------
-    def _iter(self, coll, where: dict | None = None, include=("metadatas",)):
+    @staticmethod
+    def _pages(coll, where: dict | None = None, include=("metadatas",)):
         offset = 0
         while True:
             got = coll.get(where=where, include=list(include), limit=_GET_PAGE, offset=offset)
-            if not got["ids"]:
+            if not len(got["ids"]):
                 return
+            yield got
+            offset += len(got["ids"])
+
+    def _iter(self, coll, where: dict | None = None, include=("metadatas",)):
+        for got in self._pages(coll, where, include):
             docs = got.get("documents") or [None] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"])
-            offset += len(got["ids"])
 
     def iter_chunks(self, where: dict | None = None) -> Iterator[tuple[str, str, dict]]:
         """(id, text, metadata) of every chunk, committed or not, fetched page by page."""
@@ -164,14 +169,9 @@ class Store:
         """Copy every collection, vectors included, e.g. from the embedded store to a Chroma server."""
         for src_coll, dst_coll in ((self.chunks, dst.chunks), (self.sentences, dst.sentences),
                                    (self.documents, dst.documents)):
-            offset = 0
-            while True:
-                got = src_coll.get(include=["embeddings", "documents", "metadatas"], limit=_GET_PAGE, offset=offset)
-                if not len(got["ids"]):
-                    break
+            for got in self._pages(src_coll, include=("embeddings", "documents", "metadatas")):
                 dst_coll.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                                 metadatas=got["metadatas"])
-                offset += len(got["ids"])
         dst._bump_generation()
 
     def counts(self) -> dict[str, int]:
