@@ -1,11 +1,11 @@
-"""Chunk → embed → write. Idempotent by content hash; a document commits atomically."""
+"""Chunk → embed → write, in batches. Idempotent by content hash; each document commits atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -14,7 +14,7 @@ import numpy as np
 from index.chunker import chunk_text
 from index.loader import SUPPORTED, load_file
 from rag.config import Settings
-from rag.store import DocumentInfo, Store, now
+from rag.store import DocumentInfo, Store, now, sentence_id, staged_sentence_id
 from rag.text import tokenize, tokens_key, trim_span
 
 
@@ -51,26 +51,18 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _embed(embedder, texts: list[str], progress) -> list[list[float]]:
-    vectors = embedder.get_text_embedding_batch(texts)
-    if progress is not None:
-        progress.update(len(texts))
-    return vectors
-
-
-def _node(doc_id: str, name: str, i: int, chunk, vector):
+def _node(doc_id: str, name: str, chunk_id: str, version: str, chunk, vector):
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-    chunk_id = f"{doc_id}:{i:05d}"
     tokens = tokens_key()  # BM25 tokens, stored once so no worker has to run jieba over the corpus again
     node = TextNode(
         id_=chunk_id, text=chunk.text, embedding=vector,
         start_char_idx=chunk.start, end_char_idx=chunk.end,
-        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id,
+        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id, "version": version,
                   "start": chunk.start, "end": chunk.end, "section": chunk.section,
                   tokens: " ".join(tokenize(chunk.text))},
-        excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "start", "end", "section", tokens],
-        excluded_llm_metadata_keys=["doc_id", "doc_name", "chunk_id", "start", "end", tokens],
+        excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", "section", tokens],
+        excluded_llm_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", tokens],
     )
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
     return node
@@ -85,86 +77,198 @@ class PhaseTimer(dict):
         return now_
 
 
+@dataclass
+class _Pending:
+    """One document waiting in a batch: its chunks and sentence spans, and (for a replacement) the old version."""
+
+    info: DocumentInfo
+    text: str
+    status: str
+    chunks: list
+    sentences: list[tuple[int, int]]
+    slot: int
+    vector_sum: np.ndarray | None = None
+
+    @property
+    def staged(self) -> bool:
+        return self.status == "replaced"
+
+    def chunk_id(self, i: int) -> str:
+        # a replacement's chunks must not collide with the old version's, which keep answering until the commit
+        prefix = f"{self.info.doc_id}@{self.info.version}" if self.staged else self.info.doc_id
+        return f"{prefix}:{i:05d}"
+
+    def texts(self) -> list[tuple["_Pending", str, int]]:
+        return ([(self, "chunk", i) for i in range(len(self.chunks))]
+                + [(self, "sentence", i) for i in range(len(self.sentences))])
+
+
+class BatchIndexer:
+    """Indexes many documents with one registry commit (one generation change, one BM25 refresh) per batch.
+
+    Texts of the whole batch are embedded across the engine pool in windows; the next window is embedded
+    while the current one is tokenised and written. A document is registered only after all of its rows
+    are written, so a crash anywhere leaves each document of the batch fully present or fully absent.
+    """
+
+    def __init__(self, store: Store, embedder, settings: Settings, progress=None, timer: PhaseTimer | None = None,
+                 max_texts: int = 4096):
+        self.store, self.embedder, self.settings = store, embedder, settings
+        self.progress = progress  # a tqdm-like object (update(n), total) or None
+        self.timer = timer if timer is not None else PhaseTimer()
+        self.max_texts = max_texts  # flush when this many texts are pending (memory stays flat)
+        self.window = max(embedder.embed_batch_size * getattr(embedder, "pool_size", 1) * 2, 32)
+        self.pending: list[_Pending] = []
+        self.results: list[tuple[DocumentInfo, str] | None] = []  # in the order documents were added
+
+    def add(self, name: str, text: str) -> None:
+        t = time.perf_counter()
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        doc_id = doc_id_for(name)
+        if any(p.info.doc_id == doc_id for p in self.pending):
+            self.flush()  # a second version of a document in the same batch: the first one commits first
+        same = next((p.info for p in self.pending if p.info.sha256 == sha), None) or self.store.find_by_sha256(sha)
+        if same is not None:
+            self.results.append((same, "unchanged"))
+            return
+        self.results.append(None)
+        old = self.store.get_document(doc_id)
+        version = sha[:16]
+        if old is None:
+            self.store.discard_uncommitted(doc_id)  # leftovers of an earlier interrupted run
+        else:
+            self.store.discard_stale(doc_id, old.version)  # leftovers of an earlier interrupted replacement
+        chunks = chunk_text(text, self.settings.chunk_min_chars, self.settings.chunk_max_chars)
+        sentences = sorted({trim_span(text, a, b) for c in chunks for a, b in c.sentences})
+        sentences = [(a, b) for a, b in sentences if b > a]
+        info = DocumentInfo(doc_id, name, sha, len(chunks), len(text), 0.0, version)
+        self.pending.append(_Pending(info, text, "added" if old is None else "replaced", chunks, sentences,
+                                     len(self.results) - 1))
+        self.timer.add("chunk", t)
+        if self.progress is not None:
+            self.progress.total = (self.progress.total or 0) + len(chunks) + len(sentences)
+            self.progress.refresh()
+        if sum(len(p.chunks) + len(p.sentences) for p in self.pending) >= self.max_texts:
+            self.flush()
+
+    def _text(self, item) -> str:
+        doc, kind, i = item
+        if kind == "chunk":
+            return doc.chunks[i].text
+        a, b = doc.sentences[i]
+        return doc.text[a:b]
+
+    def _write(self, items, vectors) -> None:
+        t = time.perf_counter()
+        nodes, sids, svecs, smetas = [], [], [], []
+        for (doc, kind, i), vector in zip(items, vectors):
+            info = doc.info
+            if kind == "chunk":
+                nodes.append(_node(info.doc_id, info.name, doc.chunk_id(i), info.version, doc.chunks[i], vector))
+                doc.vector_sum = np.asarray(vector) if doc.vector_sum is None else doc.vector_sum + vector
+            else:
+                a, b = doc.sentences[i]
+                meta = {"doc_id": info.doc_id, "doc_name": info.name, "start": a, "end": b, "version": info.version}
+                if doc.staged:
+                    meta["staged"] = True
+                    sids.append(staged_sentence_id(info.doc_id, info.version, a, b))
+                else:
+                    sids.append(sentence_id(info.doc_id, a, b))
+                svecs.append(vector)
+                smetas.append(meta)
+        t = self.timer.add("tokenize chunks (BM25)", t)
+        if nodes:
+            self.store.vector_store.add(nodes)
+        t = self.timer.add("write chunks (Chroma)", t)
+        if sids:
+            self.store.sentences.add(ids=sids, embeddings=svecs, metadatas=smetas)
+        self.timer.add("write sentences (Chroma)", t)
+
+    def flush(self) -> None:
+        """Embed and write every pending document, then register them all at once."""
+        if not self.pending:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        items = [item for doc in self.pending for item in doc.texts()]
+        windows = [items[i : i + self.window] for i in range(0, len(items), self.window)]
+        embed = getattr(self.embedder, "embed_passages", None) or self.embedder.get_text_embedding_batch
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") as ahead:
+            future = ahead.submit(embed, [self._text(x) for x in windows[0]]) if windows else None
+            for k, window in enumerate(windows):
+                t = time.perf_counter()
+                vectors = future.result()
+                self.timer.add("embed (waiting)", t)
+                if k + 1 < len(windows):  # the engine works on the next window while this one is written
+                    future = ahead.submit(embed, [self._text(x) for x in windows[k + 1]])
+                self._write(window, vectors)
+                if self.progress is not None:
+                    self.progress.update(len(window))
+        t = time.perf_counter()
+        added = now()
+        batch = []
+        for doc in self.pending:
+            doc.info = replace(doc.info, added=added)
+            mean = (doc.vector_sum / max(len(doc.chunks), 1)) if doc.vector_sum is not None else np.zeros(len(batch[0][1]) if batch else 384)
+            batch.append((doc.info, mean.tolist()))
+        self.store.commit_documents(batch)
+        for doc in self.pending:
+            if doc.staged:  # the new version is live: move its sentences into place, drop the old version
+                self.store.finish_replacement(doc.info.doc_id, doc.info.version)
+            self.results[doc.slot] = (doc.info, doc.status)
+        self.pending = []
+        self.timer.add("commit", t)
+
+
+def index_documents(store: Store, embedder, settings: Settings, documents: Iterable[tuple[str, str]],
+                    progress=None, timer: PhaseTimer | None = None) -> list[tuple[DocumentInfo, str]]:
+    """Index (name, text) pairs in batches; returns (info, "added" | "replaced" | "unchanged") in input order."""
+    indexer = BatchIndexer(store, embedder, settings, progress=progress, timer=timer)
+    for name, text in documents:
+        indexer.add(name, text)
+    indexer.flush()
+    return [r for r in indexer.results if r is not None]
+
+
 def add_document(store: Store, embedder, settings: Settings, name: str, text: str,
                  progress: bool = False, timer: PhaseTimer | None = None) -> tuple[DocumentInfo, str]:
     """Index one document's text. Returns (info, "added" | "replaced" | "unchanged")."""
-    timer = timer if timer is not None else PhaseTimer()
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    same = store.find_by_sha256(sha)
-    if same is not None:
-        return same, "unchanged"
-    doc_id = doc_id_for(name)
-    status = "added"
-    if store.get_document(doc_id) is not None:
-        store.delete_document(doc_id)
-        status = "replaced"
-
-    t = time.perf_counter()
-    chunks = chunk_text(text, settings.chunk_min_chars, settings.chunk_max_chars)
-    sentences = sorted({trim_span(text, a, b) for c in chunks for a, b in c.sentences})
-    sentences = [(a, b) for a, b in sentences if b > a]
-    t = timer.add("chunk", t)
-
-    store.discard_uncommitted(doc_id)  # leftovers of an earlier interrupted run
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(chunks) + len(sentences), desc=f"embedding {name}", unit="text", leave=False)
-    size = embedder.embed_batch_size
-    vector_sum = None
+        bar = tqdm(total=0, desc=f"embedding {name}", unit="text", leave=False)
     try:
-        # written batch by batch (memory stays flat); readers ignore them until the commit below
-        t = time.perf_counter()
-        for i in range(0, len(chunks), size):
-            batch = chunks[i : i + size]
-            vectors = _embed(embedder, [c.text for c in batch], bar)
-            t = timer.add("embed chunks", t)
-            nodes = [_node(doc_id, name, i + j, c, v) for j, (c, v) in enumerate(zip(batch, vectors))]
-            t = timer.add("tokenize chunks (BM25)", t)
-            store.vector_store.add(nodes)
-            total = np.sum(vectors, axis=0)
-            vector_sum = total if vector_sum is None else vector_sum + total
-            t = timer.add("write chunks (Chroma)", t)
-        for i in range(0, len(sentences), size):
-            batch = sentences[i : i + size]
-            vectors = _embed(embedder, [text[a:b] for a, b in batch], bar)
-            t = timer.add("embed sentences", t)
-            store.sentences.add(
-                ids=[f"{doc_id}:{a}-{b}" for a, b in batch],
-                embeddings=vectors,
-                metadatas=[{"doc_id": doc_id, "doc_name": name, "start": a, "end": b} for a, b in batch],
-            )
-            t = timer.add("write sentences (Chroma)", t)
+        return index_documents(store, embedder, settings, [(name, text)], progress=bar, timer=timer)[0]
     finally:
         if bar is not None:
             bar.close()
-    info = DocumentInfo(doc_id, name, sha, len(chunks), len(text), now())
-    store.commit_document(info, (vector_sum / max(len(chunks), 1)).tolist())
-    timer.add("commit", t)
-    return info, status
 
 
 def index_paths(paths: Iterable[Path], settings: Settings, store: Store | None = None,
                 rebuild: bool = False, progress: bool = True) -> IndexReport:
+    """Index files and folders in batches, with one progress bar over every text to embed."""
     from rag.embedding import get_embedder
 
     started = time.perf_counter()
     store = store or Store(settings)
-    embedder = get_embedder(settings.embed_threads, settings.embed_batch_size)
+    embedder = get_embedder(settings.embed_threads, settings.embed_batch_size, settings.embed_pool)
     files = expand_paths(paths)
     if rebuild:
         for doc in store.list_documents():
             store.delete_document(doc.doc_id)
-    report = IndexReport()
-    iterator = files
-    if progress and len(files) > 1:
+    bar = None
+    if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(files, desc="documents", unit="doc")
-    for path in iterator:
-        name, text = load_file(path)
-        info, status = add_document(store, embedder, settings, name, text, progress=progress)
+        bar = tqdm(total=0, desc=f"indexing {len(files)} file{'s' * (len(files) != 1)}", unit="text")
+    try:
+        results = index_documents(store, embedder, settings, (load_file(p) for p in files), progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    report = IndexReport()
+    for info, status in results:
         getattr(report, status).append(info.doc_id)
         if status != "unchanged":
             report.chunks += info.chunks

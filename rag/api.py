@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
 from rag.config import Settings, get_settings
 from rag.store import StoreUnreachable
-from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText,
-                        ErrorResponse, ValidationErrorResponse, streaming_response_doc)
+from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentsAdded,
+                        DocumentText, ErrorResponse, RejectedFile, ValidationErrorResponse, streaming_response_doc)
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("rag.access")
@@ -145,38 +145,70 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
                 "backend_status": backend_status, "store": "server" if settings.chroma_url else "embedded",
                 "worker_pid": os.getpid()}
 
-    @app.post("/api/documents", response_model=DocumentAdded, status_code=201, dependencies=[Depends(require_admin)],
-              responses={400: {"model": ErrorResponse, "description": "Bad file name."},
-                         413: {"model": ErrorResponse, "description": "File too large."},
-                         415: {"model": ErrorResponse, "description": "Unsupported file type."},
-                         422: {"model": ValidationErrorResponse, "description": "Empty or undecodable file."}})
-    async def add_document(file: UploadFile = File(..., description=".txt, .md, .html or .pdf; UTF-8 or GB18030 text")):
-        from index.ingest import add_document as index_document
+    class Rejected(Exception):
+        def __init__(self, status_code: int, detail: str):
+            self.status_code, self.detail = status_code, detail
+
+    async def read_upload(file: UploadFile) -> tuple[str, str]:
+        """(name, text) of one uploaded file, or `Rejected` with the status a single upload answers."""
         from index.loader import SUPPORTED, UnsupportedDocument, parse_document
 
         name = file.filename or ""
         if not name or name != PurePosixPath(name).name or name != PureWindowsPath(name).name or name in (".", ".."):
-            raise HTTPException(status_code=400, detail="the file name must be a plain name without folders")
+            raise Rejected(400, "the file name must be a plain name without folders")
         if PurePosixPath(name).suffix.lower() not in SUPPORTED:
-            raise HTTPException(status_code=415, detail=f"unsupported file type; supported: {', '.join(SUPPORTED)}")
+            raise Rejected(415, f"unsupported file type; supported: {', '.join(SUPPORTED)}")
         limit = int(settings.max_upload_mb * 1024 * 1024)
         data = await file.read(limit + 1)
         if len(data) > limit:
-            raise HTTPException(status_code=413, detail=f"the file is larger than {settings.max_upload_mb:g} MB")
+            raise Rejected(413, f"the file is larger than {settings.max_upload_mb:g} MB")
         try:
-            text = parse_document(name, data)
+            return name, await run_in_threadpool(parse_document, name, data)
         except UnsupportedDocument as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from exc
+            raise Rejected(422, str(exc)) from exc
+
+    @app.post("/api/documents", response_model=DocumentAdded | DocumentsAdded, status_code=201,
+              dependencies=[Depends(require_admin)],
+              responses={400: {"model": ErrorResponse, "description": "Bad file name."},
+                         413: {"model": ErrorResponse, "description": "File too large."},
+                         415: {"model": ErrorResponse, "description": "Unsupported file type."},
+                         422: {"model": ValidationErrorResponse, "description": "Empty or undecodable file."}})
+    async def add_document(file: list[UploadFile] = File(..., description=(
+            ".txt, .md, .html or .pdf; UTF-8 or GB18030 text. Several `file` parts index them together "
+            "(one commit) and answer a summary with each file's result; bad files are listed, not indexed."))):
+        from index.ingest import index_documents
+
+        accepted, rejected = [], []
+        for upload in file:
+            try:
+                accepted.append(await read_upload(upload))
+            except Rejected as exc:
+                rejected.append(RejectedFile(name=upload.filename or "", status_code=exc.status_code,
+                                             detail=exc.detail))
+        if not accepted:
+            codes = {r.status_code for r in rejected}
+            detail = rejected[0].detail if len(rejected) == 1 else "; ".join(f"{r.name}: {r.detail}" for r in rejected)
+            raise HTTPException(status_code=codes.pop() if len(codes) == 1 else 422, detail=detail)
         pipeline = get_pipeline()
 
         def write():
             with write_lock:
-                result = index_document(pipeline.store, pipeline.embedder, settings, name, text)
+                started = time.perf_counter()
+                results = index_documents(pipeline.store, pipeline.embedder, settings, accepted)
                 pipeline.corpus.get()  # the uploader waits for the BM25 refresh, not the next asker
-                return result
+                return results, time.perf_counter() - started
 
-        info, status = await run_in_threadpool(write)
-        return DocumentAdded(**asdict(info), status=status)
+        results, seconds = await run_in_threadpool(write)
+        documents = [DocumentAdded(**asdict(info), status=status) for info, status in results]
+        if len(file) == 1:
+            return documents[0]
+        fresh = [(d, info) for d, (info, _) in zip(documents, results) if d.status != "unchanged"]
+        return DocumentsAdded(documents=documents, rejected=rejected,
+                              added=sum(d.status == "added" for d in documents),
+                              replaced=sum(d.status == "replaced" for d in documents),
+                              unchanged=sum(d.status == "unchanged" for d in documents),
+                              chunks=sum(info.chunks for _, info in fresh), chars=sum(info.chars for _, info in fresh),
+                              seconds=round(seconds, 3))
 
     @app.delete("/api/documents/{doc_id}", status_code=204, dependencies=[Depends(require_admin)],
                 responses={404: {"model": ErrorResponse, "description": "No such document."}})

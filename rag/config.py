@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(300, ge=40)
     embed_threads: int = Field(1, ge=1)
     embed_batch_size: int = Field(16, ge=1)
+    embed_pool: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1,
+                            description="Embedding engine handles, each used by one thread at a time (default: one per core).")
 
 
     api_key: str | None = Field(None, repr=False, description="When set, every endpoint but /healthz needs `Authorization: Bearer <key>`.")

@@ -29,7 +29,7 @@ class Pipeline:
     def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
         self.store = store or Store(settings)
-        self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size)
+        self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size, settings.embed_pool)
         self.corpus = CorpusCache(self.store)
         self.scorer = EvidenceScorer(self.store, self.embedder,
                                      {"zh": settings.refusal_threshold, "en": settings.refusal_threshold_en})

@@ -92,7 +92,9 @@ class CorpusCache:
         return None
 
     def _refresh(self, generation: str, base: _Corpus | None) -> _Corpus:
-        docs = frozenset((d.doc_id, d.sha256, d.added) for d in self.store.list_documents())
+        registered = self.store.list_documents()
+        version = {d.doc_id: d.version for d in registered}  # a replacement's new chunks wait for its commit
+        docs = frozenset((d.doc_id, d.sha256, d.added) for d in registered)
         unchanged = {doc_id for doc_id, _, _ in docs & base.docs} if base else set()
         chunks, token_ids, vocab = {}, {}, base.vocab if base else Vocabulary()
         if base:
@@ -105,7 +107,7 @@ class CorpusCache:
         scans = [{"doc_id": d} for d in sorted(wanted)] if len(wanted) <= 20 else [None]
         for where in scans:
             for cid, text, meta in self.store.iter_chunks(where=where):
-                if meta.get("doc_id") in wanted:
+                if meta.get("doc_id") in wanted and meta.get("version") == version[meta["doc_id"]]:
                     chunks[cid] = (text, {k: meta[k] for k in _KEEP if k in meta})
                     token_ids[cid] = vocab.encode(meta[key].split(" ") if meta.get(key) else tokenize(text))
         ids = list(chunks)

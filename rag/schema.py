@@ -97,6 +97,25 @@ class DocumentAdded(DocumentOut):
         description="`unchanged`: the same content was already indexed (under the returned doc_id).")
 
 
+class RejectedFile(BaseModel):
+    name: str
+    status_code: int = Field(description="What a single upload of this file would have answered (400, 413, 415, 422).")
+    detail: str
+
+
+class DocumentsAdded(BaseModel):
+    """The answer to an upload of several files (one upload of one file answers a `DocumentAdded`)."""
+
+    documents: list[DocumentAdded] = Field(description="The accepted files, in upload order.")
+    rejected: list[RejectedFile] = Field(default_factory=list, description="Files that were not indexed, and why.")
+    added: int
+    replaced: int
+    unchanged: int
+    chunks: int = Field(description="Chunks written by this upload.")
+    chars: int = Field(description="Characters indexed by this upload.")
+    seconds: float = Field(description="Time spent indexing (all files are committed together).")
+
+
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What is wrong, in one sentence.")
 

@@ -4,6 +4,14 @@ A document exists only once its registry record is written, after all of its
 chunks and sentences: readers ignore chunks of unregistered documents, so a
 crash mid-indexing never exposes a partial document, and `Store.repair`
 removes the leftovers at start-up.
+
+A new version of a registered document is written beside the old one: its
+chunks carry the new `version` (readers only take chunks whose version is the
+registered one) and its sentence vectors wait under staging ids. Committing
+the registry record switches versions at once; `finish_replacement` then
+moves the staged sentences into place and drops the old version. A crash
+before the switch leaves the old version answering; after it, `repair`
+finishes the move.
 """
 
 from __future__ import annotations
@@ -31,10 +39,21 @@ class DocumentInfo:
     chunks: int
     chars: int
     added: float
+    version: str | None = None  # the chunks' version tag; None for documents indexed before versions existed
 
     @classmethod
     def from_meta(cls, doc_id: str, meta: dict[str, Any]) -> "DocumentInfo":
-        return cls(doc_id, meta["name"], meta["sha256"], int(meta["chunks"]), int(meta["chars"]), float(meta["added"]))
+        return cls(doc_id, meta["name"], meta["sha256"], int(meta["chunks"]), int(meta["chars"]), float(meta["added"]),
+                   meta.get("version"))
+
+
+def staged_sentence_id(doc_id: str, version: str, start: int, end: int) -> str:
+    """Where a replacement's sentence vectors wait until its commit ('@' never occurs in a doc_id)."""
+    return f"{doc_id}@{version}:{start}-{end}"
+
+
+def sentence_id(doc_id: str, start: int, end: int) -> str:
+    return f"{doc_id}:{start}-{end}"
 
 
 class StoreUnreachable(RuntimeError):
@@ -104,7 +123,8 @@ class Store:
         info = self.get_document(doc_id)
         if info is None:
             return None
-        rows = sorted(self.get_chunks(where={"doc_id": doc_id}), key=lambda r: int(r[2]["start"]))
+        rows = sorted((r for r in self.get_chunks(where={"doc_id": doc_id}) if r[2].get("version") == info.version),
+                      key=lambda r: int(r[2]["start"]))
         parts, pos = [], 0
         for _, text, meta in rows:
             start = int(meta["start"])
@@ -114,9 +134,45 @@ class Store:
         return "".join(parts)
 
     def commit_document(self, info: DocumentInfo, embedding: list[float]) -> None:
-        meta = {"name": info.name, "sha256": info.sha256, "chunks": info.chunks, "chars": info.chars, "added": info.added}
-        self.documents.upsert(ids=[info.doc_id], embeddings=[embedding], metadatas=[meta], documents=[info.name])
+        self.commit_documents([(info, embedding)])
+
+    def commit_documents(self, batch: list[tuple[DocumentInfo, list[float]]]) -> None:
+        """Register several documents in one write and one generation change (one BM25 refresh for all)."""
+        if not batch:
+            return
+        metas = []
+        for info, _ in batch:
+            meta = {"name": info.name, "sha256": info.sha256, "chunks": info.chunks, "chars": info.chars,
+                    "added": info.added}
+            if info.version is not None:
+                meta["version"] = info.version
+            metas.append(meta)
+        self.documents.upsert(ids=[i.doc_id for i, _ in batch], embeddings=[e for _, e in batch], metadatas=metas,
+                              documents=[i.name for i, _ in batch])
         self._bump_generation()
+
+    def finish_replacement(self, doc_id: str, version: str | None) -> None:
+        """After the new version's commit: staged sentence vectors into place, every other version's rows out."""
+        staged = self.sentences.get(where={"$and": [{"doc_id": doc_id}, {"staged": True}]},
+                                    include=["embeddings", "metadatas"])
+        keep = [(m, e) for m, e in zip(staged["metadatas"], staged["embeddings"]) if m.get("version") == version]
+        for i in range(0, len(keep), _GET_PAGE):
+            part = keep[i : i + _GET_PAGE]
+            metas = [{k: v for k, v in m.items() if k != "staged"} for m, _ in part]
+            self.sentences.upsert(ids=[sentence_id(doc_id, int(m["start"]), int(m["end"])) for m in metas],
+                                  embeddings=[e for _, e in part], metadatas=metas)
+        self.discard_stale(doc_id, version)
+
+    def discard_stale(self, doc_id: str, version: str | None) -> int:
+        """Remove a document's rows that are not of `version` (and every staged sentence); returns how many."""
+        removed = 0
+        for coll in (self.chunks, self.sentences):
+            ids = [i for i, _, m in self._iter(coll, where={"doc_id": doc_id})
+                   if m.get("version") != version or m.get("staged")]
+            for i in range(0, len(ids), _GET_PAGE):
+                coll.delete(ids=ids[i : i + _GET_PAGE])
+            removed += len(ids)
+        return removed
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id])["ids"])
@@ -130,16 +186,24 @@ class Store:
         self.sentences.delete(where={"doc_id": doc_id})
 
     def repair(self) -> list[str]:
-        """Drop chunks of documents whose indexing never committed; return their names."""
-        committed = {d.doc_id for d in self.list_documents()}
+        """Drop chunks of documents whose indexing never committed and finish or undo interrupted
+        replacements; return the names of the documents that were removed (not the replaced ones)."""
+        committed = {d.doc_id: d for d in self.list_documents()}
         orphans: dict[str, str] = {}
+        unfinished: set[str] = set()
         for coll in (self.chunks, self.sentences):
             for _, _, meta in self._iter(coll):
-                if meta.get("doc_id") not in committed:
-                    orphans[meta.get("doc_id")] = meta.get("doc_name", meta.get("doc_id"))
+                doc_id = meta.get("doc_id")
+                if doc_id not in committed:
+                    orphans[doc_id] = meta.get("doc_name", doc_id)
+                elif meta.get("staged") or meta.get("version") != committed[doc_id].version:
+                    unfinished.add(doc_id)
         for doc_id, name in orphans.items():
             log.warning("document %r was only partly indexed (interrupted); removed it, please add it again", name)
             self.discard_uncommitted(doc_id)
+        for doc_id in sorted(unfinished):
+            log.warning("replacing document %r was interrupted; kept the committed version", committed[doc_id].name)
+            self.finish_replacement(doc_id, committed[doc_id].version)
         return sorted(orphans.values())
 
     # -- chunk access -------------------------------------------------------
