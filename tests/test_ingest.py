@@ -1,4 +1,6 @@
-from index.ingest import add_document, doc_id_for, index_paths
+import pytest
+
+from index.ingest import add_document, doc_id_for, index_documents, index_paths
 from rag.embedding import get_embedder
 from rag.store import Store
 
@@ -49,3 +51,99 @@ def test_repair_removes_uncommitted_chunks(fresh_settings):
 def test_doc_id_is_a_readable_slug():
     assert doc_id_for("Japan UK 2+2.txt") == "japan-uk-2-2"
     assert doc_id_for("日英 经济.md") == "日英-经济"
+
+
+V1 = "青禾科技年假制度\n员工入职满一年后享有10天带薪年假，入职满五年后增加到15天。未使用的年假最多可顺延5天至次年3月31日。\n"
+V2 = "青禾科技年假制度\n员工入职满一年后享有12天带薪年假，入职满五年后增加到20天。未使用的年假最多可顺延3天。\n"
+
+
+def _rows_match_registry(store: Store) -> bool:
+    docs = store.list_documents()
+    sentences = store.sentences.get(include=["metadatas"])
+    return (store.counts()["chunks"] == sum(d.chunks for d in docs)
+            and all(not m.get("staged") for m in sentences["metadatas"])
+            and all(":" in i and "@" not in i for i in sentences["ids"]))
+
+
+def test_a_failed_replacement_leaves_the_old_version_answering(fresh_settings, monkeypatch):
+    from rag.pipeline import Pipeline
+    from rag.schema import AskRequest
+
+    store, emb = Store(fresh_settings), get_embedder()
+    add_document(store, emb, fresh_settings, "leave.txt", V1)
+    pipeline = Pipeline(fresh_settings, store=store)
+    question = AskRequest(question="员工入职满五年后有多少天带薪年假？")
+    assert "15天" in pipeline.ask(question).answer
+
+    def crash(batch):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(store, "commit_documents", crash)
+    with pytest.raises(RuntimeError):
+        add_document(store, emb, fresh_settings, "leave.txt", V2)
+    monkeypatch.undo()
+    assert store.counts()["chunks"] > 1, "the new version's rows were written before the crash"
+    assert store.document_text("leave") == V1
+    answer = pipeline.ask(question)
+    assert "15天" in answer.answer and "20天" not in answer.answer
+    assert all(V1[c.start:c.end] == c.text for c in answer.citations)
+    assert store.repair() == []
+    assert _rows_match_registry(store) and store.document_text("leave") == V1
+    _, status = add_document(store, emb, fresh_settings, "leave.txt", V2)
+    assert status == "replaced" and store.document_text("leave") == V2
+    assert _rows_match_registry(store)
+    assert "20天" in pipeline.ask(question).answer
+
+
+def test_a_replacement_interrupted_after_its_commit_is_finished_by_repair(fresh_settings, monkeypatch):
+    store, emb = Store(fresh_settings), get_embedder()
+    add_document(store, emb, fresh_settings, "leave.txt", V1)
+    monkeypatch.setattr(store, "finish_replacement", lambda doc_id, version: None)
+    add_document(store, emb, fresh_settings, "leave.txt", V2)
+    monkeypatch.undo()
+    assert store.document_text("leave") == V2  # committed: readers already see only the new chunks
+    assert not _rows_match_registry(store)
+    store.repair()
+    assert _rows_match_registry(store)
+    spans = {(m["start"], m["end"]) for m in store.sentences.get(include=["metadatas"])["metadatas"]}
+    assert {V2[a:b] for a, b in spans} >= {"员工入职满一年后享有12天带薪年假，入职满五年后增加到20天。"}
+
+
+def test_a_batch_commits_once_and_a_crash_mid_batch_commits_nothing(fresh_settings, monkeypatch):
+    from index.ingest import BatchIndexer
+
+    store, emb = Store(fresh_settings), get_embedder()
+    docs = [(f"note-{i}.txt", f"第{i}号通知。" + V1 * (i + 1)) for i in range(6)]
+    commits = []
+    real_commit = store.commit_documents
+    monkeypatch.setattr(store, "commit_documents", lambda batch: commits.append(len(batch)) or real_commit(batch))
+    generation = store.generation()
+    results = index_documents(store, emb, fresh_settings, docs[:3])
+    assert [s for _, s in results] == ["added"] * 3 and commits == [3]
+    assert store.generation() != generation
+
+    writes = 0
+    real_add = store.sentences.add
+
+    def failing_add(**kw):
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise RuntimeError("disk full")
+        return real_add(**kw)
+
+    monkeypatch.setattr(store.sentences, "add", failing_add)
+    indexer = BatchIndexer(store, emb, fresh_settings)
+    indexer.window = 8  # several windows, so the crash comes after some rows of the batch are written
+    with pytest.raises(RuntimeError):
+        for name, text in docs[3:]:
+            indexer.add(name, text)
+        indexer.flush()
+    assert commits == [3] and len(store.list_documents()) == 3
+    assert store.counts()["chunks"] > sum(d.chunks for d in store.list_documents())
+    registered = {d.doc_id for d in store.list_documents()}
+    partial = {m["doc_name"] for coll in (store.chunks, store.sentences)
+               for m in coll.get(include=["metadatas"])["metadatas"] if m["doc_id"] not in registered}
+    assert partial and partial <= {"note-3.txt", "note-4.txt", "note-5.txt"}
+    assert sorted(store.repair()) == sorted(partial)
+    assert _rows_match_registry(store)

@@ -141,6 +141,49 @@ def test_kill_during_indexing_leaves_the_document_fully_absent(indexed_copy, tmp
     assert "big.txt was only partly indexed and has been removed; add it again" in proc.log_path.read_text()
 
 
+def test_kill_during_a_replacement_keeps_the_old_version_answering(indexed_copy, tmp_path, server_factory):
+    settings = indexed_copy
+    old = "青禾科技年假制度\n员工入职满一年后享有10天带薪年假，入职满五年后增加到15天。\n"
+    store = Store(settings)
+    add_document(store, get_embedder(), settings, "leave.txt", old)
+    before = store.counts()["chunks"]
+    (tmp_path / "v2").mkdir()
+    new = tmp_path / "v2" / "leave.txt"
+    new.write_text("青禾科技年假制度（修订）\n员工入职满五年后享有20天带薪年假。\n" + "".join(
+        f"第{i}条补充规定说明了某类假期的申请办法和审批流程，内容较长以便形成许多句子。\n" for i in range(3000)),
+        encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", str(new)], env=settings_env(settings),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:  # wait until part of the new version is written
+        time.sleep(0.5)
+        if Store(settings).counts()["chunks"] > before + 60:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = Store(settings)
+    assert store.counts()["chunks"] > before + 60, "the test should kill the indexer mid-way"
+    assert store.get_document("leave").chars == len(old) and store.document_text("leave") == old
+    question = {"question": "员工入职满五年后有多少天带薪年假？"}
+    r = Pipeline(settings).ask(AskRequest(**question))  # even before repair, only the old version answers
+    assert "15天" in r.answer and all(c.doc_id != "leave" or old[c.start:c.end] == c.text for c in r.citations)
+    proc, url = server_factory(settings)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            docs = client.get("/api/documents").json()
+            assert sorted(d["doc_id"] for d in docs) == ["japan-uk-economic-2plus2", "leave"]
+            assert client.get("/healthz").json()["chunks"] == sum(d["chunks"] for d in docs) == before
+            assert client.get("/api/documents/leave").json()["text"] == old
+            body = client.post("/api/ask", json=question).json()
+            assert "15天" in body["answer"] and "20天" not in body["answer"]
+            assert any(c["doc_id"] == "leave" and old[c["start"]:c["end"]] == c["text"] for c in body["citations"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "replacing document 'leave.txt' was interrupted; kept the committed version" in proc.log_path.read_text()
+    assert Store(settings).sentences.get(where={"staged": True})["ids"] == []
+
+
 def test_bm25_cache_deleted_is_rebuilt(indexed_settings):
     from rag.retrieval import HybridRetriever
 
