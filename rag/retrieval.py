@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 import pickle
 import threading
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from rag.bm25 import BM25, Vocabulary
 from rag.config import RetrievalMode, Settings
@@ -145,20 +143,16 @@ class HybridRetriever(BaseRetriever):
     def _dense(self, query: QueryBundle, corpus: _Corpus, k: int) -> list[tuple[str, float]]:
         embedding = query.embedding or self.embedder.get_query_embedding(query.query_str)
         query.embedding = embedding
+        # ids and distances only: the texts come from the corpus (asking Chroma for them costs 3x the search);
         # fetch extra in case some hits belong to documents still being indexed
-        result = self.store.vector_store.query(VectorStoreQuery(query_embedding=embedding, similarity_top_k=k + 8))
-        hits = []
-        for node, sim in zip(result.nodes, result.similarities or []):
-            if node.node_id in corpus.chunks:
-                # llama-index reports exp(-cosine distance); turn it back into cosine similarity
-                hits.append((node.node_id, 1.0 + math.log(max(sim, 1e-9))))
+        got = self.store.chunks.query(query_embeddings=[embedding], n_results=k + 8, include=["distances"])
+        hits = [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0]) if cid in corpus.chunks]
         return hits[:k]
 
-    def _bm25_weight(self, query: str, corpus: _Corpus) -> float:
+    def _bm25_weight(self, tokens: list[str], corpus: _Corpus) -> float:
         """Trust BM25 as far as the query's words occur in the corpus at all:
         an English question over Chinese text shares few tokens, and its BM25
         ranking is mostly noise."""
-        tokens = tokenize(query)
         if not tokens:
             return 0.0
         return self.settings.bm25_weight * sum(t in corpus.bm25.postings for t in tokens) / len(tokens)
@@ -170,9 +164,10 @@ class HybridRetriever(BaseRetriever):
         k = self.top_k
         fetch = max(k * 4, 20)
         dense = self._dense(query_bundle, corpus, fetch) if self.mode in ("hybrid", "dense") else []
-        sparse = corpus.bm25.top(query_bundle.query_str, fetch) if self.mode in ("hybrid", "bm25") else []
+        tokens = tokenize(query_bundle.query_str)  # once, for the BM25 ranking and its weight
+        sparse = corpus.bm25.top_tokens(tokens, fetch) if self.mode in ("hybrid", "bm25") else []
         fused: dict[str, float] = {}
-        for ranking, weight in ((dense, 1.0), (sparse, self._bm25_weight(query_bundle.query_str, corpus))):
+        for ranking, weight in ((dense, 1.0), (sparse, self._bm25_weight(tokens, corpus))):
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + weight / (self.settings.rrf_k + rank + 1)
         dense_s, sparse_s = dict(dense), dict(sparse)
