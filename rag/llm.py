@@ -64,38 +64,42 @@ class FakeLLM(CustomLLM):
 class LocalServer:
     """The GGUF model served by xllamacpp's in-process llama.cpp server on a loopback port.
 
-    One per process (the model takes ~1.9 GB) with one slot; concurrent askers
-    queue in front of it in a FifoGate (served in arrival order, none fails).
+    One per process (the model takes ~1.9 GB) with `slots` parallel sequences
+    decoded together (continuous batching); concurrent askers queue in front of
+    it in a FifoGate (served in arrival order, none fails).
     """
 
     _instances: dict[tuple, "LocalServer"] = {}
 
-    def __init__(self, model_path, threads: int, context: int):
+    def __init__(self, model_path, threads: int, context: int, slots: int = 1):
         import xllamacpp
 
         params = xllamacpp.CommonParams()
         params.model.path = str(model_path)
-        params.n_ctx = context
+        params.n_ctx = context * slots  # each slot keeps the full context window
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.sampling.temp = 0.0
         params.sampling.top_k = 1
-        params.n_parallel = 1  # one slot: concurrent requests queue in order instead of splitting 2 cores
+        params.n_parallel = slots
+        params.cont_batching = True
+        params.cache_prompt = True  # a slot reuses the KV cache of the prompt prefix it already holds
         params.verbosity = -1
+        self.slots = slots
         self.server = xllamacpp.Server(params)
         self.base_url = self.server.listening_address.rstrip("/") + "/v1"
 
     def gate(self, max_waiting: int) -> FifoGate:
-        """The one queue in front of this server's single slot."""
+        """The one queue in front of this server's slots."""
         if getattr(self, "_gate", None) is None:
-            self._gate = FifoGate(max_waiting)
+            self._gate = FifoGate(max_waiting, slots=self.slots)
         return self._gate
 
     @classmethod
-    def get(cls, model_path, threads: int, context: int) -> "LocalServer":
-        key = (str(model_path), threads, context)
+    def get(cls, model_path, threads: int, context: int, slots: int = 1) -> "LocalServer":
+        key = (str(model_path), threads, context, slots)
         if key not in cls._instances:
-            cls._instances[key] = cls(model_path, threads, context)
+            cls._instances[key] = cls(model_path, threads, context, slots)
         return cls._instances[key]
 
 
@@ -104,36 +108,41 @@ class ModelBusy(RuntimeError):
 
 
 class FifoGate:
-    """First come, first served, one at a time, with a bounded queue.
+    """First come, first served, `slots` at a time, with a bounded queue.
 
     llama.cpp's own queue has no bound and its HTTP timeout would also count the
     time spent waiting; here a question waits in line without a clock running,
     and one that would wait behind too many others is turned away at once."""
 
-    def __init__(self, max_waiting: int):
+    def __init__(self, max_waiting: int, slots: int = 1):
         self.max_waiting = max_waiting
+        self.slots = slots
         self._cond = threading.Condition()
         self._next = 0  # next ticket to hand out
-        self._serving = 0  # ticket whose turn it is
+        self._head = 0  # the oldest ticket not yet started
+        self._active = 0  # tickets being served
 
     @property
     def waiting(self) -> int:
-        return max(self._next - self._serving - 1, 0)
+        return self._next - self._head
 
     @contextmanager
     def turn(self) -> Iterator[None]:
         with self._cond:
-            if self._next - self._serving > self.max_waiting:
-                raise ModelBusy(f"the local model is busy ({self._next - self._serving} questions ahead)")
+            if self._active >= self.slots and self.waiting >= self.max_waiting:
+                raise ModelBusy(f"the local model is busy ({self._active + self.waiting} questions ahead)")
             ticket = self._next
             self._next += 1
-            while self._serving != ticket:
+            while self._head != ticket or self._active >= self.slots:
                 self._cond.wait()
+            self._head += 1
+            self._active += 1
+            self._cond.notify_all()
         try:
             yield
         finally:
             with self._cond:
-                self._serving += 1
+                self._active -= 1
                 self._cond.notify_all()
 
 
@@ -185,7 +194,7 @@ def local_llm(settings):
     from rag.model_files import check_model_file, ensure_model
 
     path = check_model_file(settings.llm_model_path) if settings.llm_model_path else ensure_model(settings.models_path)
-    server = LocalServer.get(path, settings.llm_threads, settings.llm_context)
+    server = LocalServer.get(path, settings.llm_threads, settings.llm_context, settings.llm_parallel)
     llm = openai_like(server.base_url, "local", "not-needed", settings, chat=False)
     return QueuedLLM(llm, server.gate(settings.llm_max_waiting))
 

@@ -84,3 +84,38 @@ def test_queued_llm_streams_the_inner_model_and_holds_the_turn_until_the_stream_
     assert text == "英国于2024年加入。"
     assert inner.prompts == [chatml([ChatMessage(role="user", content="问题")])]
     assert llm.complete("x").text == ""  # the turn came back when the stream ended
+
+
+def test_gate_with_two_slots_serves_two_at_once_in_arrival_order_and_bounds_the_line():
+    gate = FifoGate(max_waiting=1, slots=2)
+    started: list[int] = []
+    release = [threading.Event() for _ in range(3)]
+    entered = threading.Condition()
+
+    def ask(i: int):
+        with gate.turn():
+            with entered:
+                started.append(i)
+                entered.notify_all()
+            release[i].wait(10)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+    for i, t in enumerate(threads):
+        t.start()
+        deadline = time.monotonic() + 5
+        while gate._next <= i and time.monotonic() < deadline:  # arrive in index order
+            time.sleep(0.001)
+    with entered:
+        assert entered.wait_for(lambda: len(started) == 2, 5)
+    assert started == [0, 1] and gate.waiting == 1
+    with pytest.raises(ModelBusy):  # both slots busy and one already waiting
+        with gate.turn():
+            pass
+    release[1].set()  # the second finishes first: the third takes its slot
+    with entered:
+        assert entered.wait_for(lambda: len(started) == 3, 5)
+    assert started == [0, 1, 2] and gate.waiting == 0
+    release[0].set()
+    release[2].set()
+    for t in threads:
+        t.join(5)
