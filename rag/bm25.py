@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -69,16 +70,31 @@ class BM25:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @cached_property
+    def _idf(self) -> dict[str, float]:
+        """Per-generation statistics, computed once per token (every question and sentence asks again)."""
+        return {}
+
+    @cached_property
+    def _avg_len(self) -> float:
+        return float(self.doc_len.mean()) or 1.0 if len(self.doc_len) else 1.0
+
     def idf(self, token: str) -> float:
-        df = len(self.postings[token][0]) if token in self.postings else 0
-        return math.log(1 + (len(self.ids) - df + 0.5) / (df + 0.5))
+        cached = self._idf.get(token)
+        if cached is None:
+            posting = self.postings.get(token)
+            df = len(posting[0]) if posting is not None else 0
+            cached = math.log(1 + (len(self.ids) - df + 0.5) / (df + 0.5))
+            if posting is not None:  # bounded by the vocabulary, whatever people ask
+                self._idf[token] = cached
+        return cached
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         if not n:
             return scores
-        avg = float(self.doc_len.mean()) or 1.0
+        avg = self._avg_len
         for tok in set(query_tokens):
             if tok not in self.postings:
                 continue
