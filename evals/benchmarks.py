@@ -701,6 +701,60 @@ def bench_ingest(settings, files: int = 300, base_files: int = 60, big_chars: in
     return "\n".join(lines)
 
 
+def bench_slots(settings, slot_counts=(1, 2, 4), clients: int = 4) -> str:
+    """llama.cpp parallel slots: `clients` questions at once against `rag serve` (local backend) per setting,
+    beside the same questions one at a time; the answers must not change."""
+    import threading
+
+    import httpx
+
+    from evals.live_server import start_server, stop_server
+
+    questions = [q for q, _ in _dev_single_turns(REPO_ROOT / "evals" / "datasets" / "dev.jsonl")][:clients]
+
+    def ask(url: str, q: str, out: dict) -> None:
+        t = time.perf_counter()
+        body = httpx.post(url + "/api/ask", json={"question": q}, timeout=900).json()
+        out[q] = (time.perf_counter() - t, body.get("answer"), body.get("grounding"))
+
+    rows, reference = [], None
+    for slots in slot_counts:
+        proc, url = start_server(settings.data_dir, "--no-ui", RAG_BACKEND="local", RAG_LLM_PARALLEL=str(slots),
+                                 RAG_LLM_MAX_WAITING=str(clients))
+        try:
+            httpx.post(url + "/api/ask", json={"question": "东京塔有多高？"}, timeout=900)  # model loaded and warm
+            if reference is None:  # the baseline: one at a time
+                out: dict = {}
+                t = time.perf_counter()
+                for q in questions:
+                    ask(url, q, out)
+                rows.append((f"{slots} slot, one question at a time", time.perf_counter() - t, out))
+                reference = {q: a for q, (_, a, _) in out.items()}
+            out = {}
+            threads = [threading.Thread(target=ask, args=(url, q, out)) for q in questions]
+            t = time.perf_counter()
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            rows.append((f"{slots} slot{'s' * (slots > 1)}, {clients} at once", time.perf_counter() - t, out))
+        finally:
+            stop_server(proc)
+    base = rows[0][1]
+    lines = ["## Local model: parallel slots\n",
+             f"`rag serve` with `RAG_BACKEND=local` and `RAG_LLM_PARALLEL` = 1, 2, 4 (llama.cpp slots, continuous "
+             f"batching, {settings.llm_threads} threads); {clients} dev questions sent at once, against the same "
+             "questions one at a time. *Same answers* compares each answer with the one-at-a-time answer.\n",
+             "| setting | total s | speed-up vs one at a time | p95 per question s | same answers | groundings |",
+             "|---|---|---|---|---|---|"]
+    for label, total, out in rows:
+        same = sum(out[q][1] == reference[q] for q in questions)
+        groundings = ", ".join(sorted(str(g) for _, _, g in out.values()))
+        lines.append(f"| {label} | {total:.1f} | {base / total:.2f}× | "
+                     f"{np.percentile([v[0] for v in out.values()], 95):.1f} | {same}/{len(questions)} | {groundings} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -719,6 +773,8 @@ def main(argv: list[str] | None = None) -> int:
             body = bench_retrieval(settings, Path(args.dataset))
         elif which == "load":
             body = bench_load(settings)
+        elif which == "slots":
+            body = bench_slots(settings)
         elif which == "profile":
             body = bench_profile(settings)
         elif which == "ingest":

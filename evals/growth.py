@@ -68,7 +68,7 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
 def _write(store, texts: list[str], vectors: np.ndarray, prefix: str = "synthetic") -> float:
     """Chunks as ingest writes them (same nodes, same ChromaVectorStore), one registered document per 1000."""
     from index.chunker import Chunk
-    from index.ingest import _node
+    from index.ingest import chunk_node
     from rag.store import DocumentInfo, now
 
     started = time.perf_counter()
@@ -77,7 +77,7 @@ def _write(store, texts: list[str], vectors: np.ndarray, prefix: str = "syntheti
         for i in range(d, min(d + DOC_CHUNKS, len(texts))):
             chunk = Chunk(pos, pos + len(texts[i]), texts[i], "", ())
             pos = chunk.end
-            nodes.append(_node(doc_id, doc_id, i - d, chunk, vectors[i].tolist()))
+            nodes.append(chunk_node(doc_id, doc_id, f"{doc_id}:{i - d:05d}", None, chunk, vectors[i].tolist()))
         store.vector_store.add(nodes)
         store.commit_document(DocumentInfo(doc_id, doc_id, doc_id, len(nodes), pos, now()),
                               vectors[d].tolist())
@@ -97,7 +97,6 @@ def _times(fn, queries) -> dict[str, float]:
 def measure(n: int, chroma_url: str | None = None) -> dict:
     """One size, in this process. Returns the figures as a dict."""
     from llama_index.core.schema import QueryBundle
-    from llama_index.core.vector_stores.types import VectorStoreQuery
 
     from evals.benchmarks import _dev_single_turns
     from rag.config import Settings
@@ -117,8 +116,8 @@ def measure(n: int, chroma_url: str | None = None) -> dict:
         write_s = _write(store, texts, vectors)
         fig: dict = {"n": n, "store": "server" if chroma_url else "embedded", "write_chunks_per_s": n / write_s}
 
-        def dense(item):
-            store.vector_store.query(VectorStoreQuery(query_embedding=item[1].tolist(), similarity_top_k=28))
+        def dense(item):  # as the retriever asks: ids and distances only
+            store.chunks.query(query_embeddings=[item[1].tolist()], n_results=28, include=["distances"])
 
         fig["dense_chroma"] = _times(dense, queries)
         fig["rss_after_chroma_mb"] = rss_mb() - base_rss

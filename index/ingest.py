@@ -51,14 +51,16 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _node(doc_id: str, name: str, chunk_id: str, version: str, chunk, vector):
+def chunk_node(doc_id: str, name: str, chunk_id: str, version: str | None, chunk, vector):
+    """A chunk as it is stored: text, vector, offsets, section, version tag and its BM25 tokens."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
     tokens = tokens_key()  # BM25 tokens, stored once so no worker has to run jieba over the corpus again
+    version_tag = {} if version is None else {"version": version}
     node = TextNode(
         id_=chunk_id, text=chunk.text, embedding=vector,
         start_char_idx=chunk.start, end_char_idx=chunk.end,
-        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id, "version": version,
+        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id, **version_tag,
                   "start": chunk.start, "end": chunk.end, "section": chunk.section,
                   tokens: " ".join(tokenize(chunk.text))},
         excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", "section", tokens],
@@ -164,7 +166,7 @@ class BatchIndexer:
         for (doc, kind, i), vector in zip(items, vectors):
             info = doc.info
             if kind == "chunk":
-                nodes.append(_node(info.doc_id, info.name, doc.chunk_id(i), info.version, doc.chunks[i], vector))
+                nodes.append(chunk_node(info.doc_id, info.name, doc.chunk_id(i), info.version, doc.chunks[i], vector))
                 doc.vector_sum = np.asarray(vector) if doc.vector_sum is None else doc.vector_sum + vector
             else:
                 a, b = doc.sentences[i]
