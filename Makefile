@@ -60,7 +60,7 @@ smoke-eval: install
 
 # Benchmarks write their figures (and charts in docs/bench/) to BENCHMARKS.md; about 30 minutes on 2 cores.
 bench: install
-	$(BIN)/python -m evals.benchmarks retrieval growth ingest load local-load llm coldstart
+	$(BIN)/python -m evals.benchmarks retrieval growth ingest load profile local-load slots llm coldstart
 
 clean:
 	rm -rf .rag evals/out
