@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -16,8 +16,37 @@ Backend = Literal["extractive", "local", "openai"]
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 
 
+class PairThresholds(BaseModel):
+    """Thresholds for one language pair (question → sources); evidence scores run lower across languages."""
+
+    min_score: float = Field(ge=0, le=2, description="Best evidence score below this → refuse (no_evidence).")
+    min_coverage: float = Field(ge=0, le=1, description="IDF-weighted share of key terms the best sentence and its "
+                                                         "context must cover (0 = not checked) → key_term_missing.")
+    strong: float = Field(ge=0, le=2, description="Evidence at least this good overrules a model that found no answer.")
+
+
+# Calibrated on the calibration halves of evals/datasets (evals/README.md, "Calibration").
+_PAIRS = {
+    "zh-zh": PairThresholds(min_score=0.55, min_coverage=0.0, strong=0.75),
+    "en-en": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.75),
+    "en-zh": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.0),
+    "zh-en": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.0),
+}
+
+
+class GroundingSettings(BaseModel):
+    pairs: dict[str, PairThresholds] = Field(default_factory=lambda: dict(_PAIRS))
+    check_types: bool = Field(True, description="Refuse when no selected sentence gives the asked kind of value.")
+    check_contradiction: bool = Field(True, description="Refuse when the evidence is about another year.")
+    relevance: dict[str, float] = Field(default_factory=lambda: {"zh": 0.85, "en": 0.75}, description=(
+        "An LLM answer sentence must rest on evidence scoring at least this share of the best (by question language)."))
+
+    def thresholds(self, pair: str) -> PairThresholds:
+        return self.pairs.get(pair) or _PAIRS.get(pair) or _PAIRS["en-en"]
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
     data_dir: Path = Field(REPO_ROOT / ".rag", description="Chroma store, document texts, caches.")
     corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="Indexed by `make run` when the index is empty.")
@@ -30,8 +59,8 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(2.0, ge=0, description="RRF weight of the BM25 side (dense is 1), scaled by how many query words the corpus knows.")
 
-    refusal_threshold: float = Field(0.55, ge=0, le=2, description="Chinese question: best evidence score below this → refuse.")
-    refusal_threshold_en: float = Field(0.40, ge=0, le=2, description="The same for questions in English (cross-lingual scores run lower).")
+    grounding: GroundingSettings = Field(default_factory=lambda: GroundingSettings(),
+                                         description="The answer-or-refuse policy (rag/grounding.py).")
 
     llm_model_path: Path | None = Field(None, description="A GGUF file for the local backend (default: the bundled Qwen2.5-Coder-1.5B).")
     llm_threads: int = Field(2, ge=1)

@@ -16,6 +16,7 @@ from rag.condense import standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
 from rag.evidence import EvidenceScorer
+from rag.grounding import GroundingPolicy
 from rag.retrieval import CorpusCache, HybridRetriever
 from rag.schema import AskRequest, AskResponse, RetrievedChunk
 from rag.store import Store
@@ -31,8 +32,8 @@ class Pipeline:
         self.store = store or Store(settings)
         self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size)
         self.corpus = CorpusCache(self.store)
-        self.scorer = EvidenceScorer(self.store, self.embedder,
-                                     {"zh": settings.refusal_threshold, "en": settings.refusal_threshold_en})
+        self.scorer = EvidenceScorer(self.store, self.embedder)
+        self.policy = GroundingPolicy(settings.grounding)
         self._backends: dict[str, AnswerBackend] = {}
         self._lock = threading.Lock()
 
@@ -79,7 +80,8 @@ class Pipeline:
             for n in nodes
         ]
         engine = self.backend(backend)
-        if evidence.answerable:
+        verdict = self.policy.decide(request.question, evidence)
+        if verdict.answer:
             draft: Draft | None = None
             for item in engine.answer(request.question, evidence, history):
                 if isinstance(item, Draft):
@@ -87,7 +89,8 @@ class Pipeline:
                 else:
                     yield "delta", item
             assert draft is not None, "a backend must end with a Draft"
-        else:
+            verdict = self.policy.decide(request.question, evidence, draft)
+        if not verdict.answer:
             draft = Draft(text=refusal_for(request.question), grounding="refused")
             yield "delta", draft.text
         done = time.perf_counter()
@@ -98,6 +101,7 @@ class Pipeline:
             backend=engine.name,
             grounding=draft.grounding,
             notice=draft.notice,
+            reason=verdict.reason,
             retrieved=retrieved,
             timings_ms={
                 "retrieve": round((retrieved_at - started) * 1000, 2),

@@ -77,6 +77,9 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval returned, best first.")
     notice: str | None = None
+    reason: str = Field("grounded", description=(
+        "Why the answer stands or was refused: `grounded`, or a refusal reason from the grounding policy: "
+        "`no_evidence`, `key_term_missing`, `contradiction`, `type_not_filled`, `model_refused`, `echo`."))
 
 
 class DocumentOut(BaseModel):

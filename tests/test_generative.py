@@ -171,19 +171,21 @@ def test_unverifiable_names_rule():
     assert unverifiable_names("It was chaired by Mr. Blair.", "Who chaired it?", "拉米") == {"Blair"}
 
 
-# Loose evidence: above the refusal gate, below STRONG_EVIDENCE (the topic matches, the asked detail may not).
+# Loose evidence: above the refusal gate, below the pair's `strong` threshold (the topic matches, the detail may not).
 LOOSE_CITY_Q = "2007年美俄战略安全对话是在哪座城市举行的？"
 LOOSE_Q = "英国是CPTPP的第几个域外成员？"
 
 
 def test_evidence_strength_of_the_loose_questions(pipeline):
-    from rag.backends.generative import STRONG_EVIDENCE
+    def judged(q):
+        ev = pipeline.scorer.score(q, pipeline.retriever().retrieve(q), pipeline.corpus.get().bm25)
+        return pipeline.policy.decide(q, ev), ev
 
     for q in (LOOSE_CITY_Q, LOOSE_Q):
-        ev = pipeline.scorer.score(q, pipeline.retriever().retrieve(q), pipeline.corpus.get().bm25)
-        assert ev.answerable and ev.ranked[0].score < STRONG_EVIDENCE["zh"], (q, ev.ranked[0].score)
-    ev = pipeline.scorer.score(CPTPP_Q, pipeline.retriever().retrieve(CPTPP_Q), pipeline.corpus.get().bm25)
-    assert ev.ranked[0].score >= STRONG_EVIDENCE["zh"]
+        verdict, ev = judged(q)
+        assert verdict.answer and not ev.strong, (q, ev.ranked[0].score)
+    verdict, ev = judged(CPTPP_Q)
+    assert verdict.answer and ev.strong
 
 
 def test_model_refusal_over_loose_evidence_is_asked_again_then_refused(pipeline, fake):
