@@ -46,6 +46,26 @@ def citation_support(citations: list[dict], evidence: tuple[int, int] | None, do
     return [c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), evidence) for c in citations]
 
 
+def locate(docs: dict[str, str], evidence: str) -> tuple[str | None, tuple[int, int] | None]:
+    """The first document holding the evidence string, and its span there."""
+    for doc_id, text in docs.items():
+        if evidence and (span := evidence_span(text, evidence)):
+            return doc_id, span
+    return None, None
+
+
+def covers_all(citations: list[dict], spans: list[tuple[str | None, tuple[int, int] | None]]) -> bool:
+    """Does every evidence span overlap at least one citation?"""
+    return all(any(c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), span) for c in citations)
+               for doc_id, span in spans if span is not None) and all(span is not None for _, span in spans)
+
+
+def repeated_citation(citations: list[dict]) -> bool:
+    """The same (doc_id, start, end) span cited under two numbers."""
+    spans = [(c["doc_id"], c["start"], c["end"]) for c in citations]
+    return len(set(spans)) < len(spans)
+
+
 def content_units(text: str) -> set[str]:
     text = _MARKER.sub(" ", text)
     return set(tokenize(text)) | set(NUMBER.findall(text))

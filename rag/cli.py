@@ -137,8 +137,8 @@ def cmd_migrate(args) -> int:
 
 def cmd_eval(args) -> int:
     from evals.harness import (DEFAULT_CONFIGS, Config, HttpTarget, InProcessTarget, aggregate, check_thresholds,
-                               load_rows, run, timestamp, write_outputs)
-    from evals.report import table
+                               eval_index, run_datasets, timestamp, write_outputs)
+    from evals.report import CONSOLE_METRICS, table
     from rag.config import REPO_ROOT
 
     fail_under = {}
@@ -150,25 +150,35 @@ def cmd_eval(args) -> int:
             print(f"error: --fail-under wants metric=value, got {item!r}", file=sys.stderr)
             return 2
     datasets = [Path(p) for p in (args.dataset or [REPO_ROOT / "evals" / "datasets" / "dev.jsonl"])]
-    rows, problems = load_rows(datasets)
-    for problem in problems:
-        print(problem, file=sys.stderr)
     configs = [Config.parse(c) for c in (args.config or DEFAULT_CONFIGS)]
     settings = _settings(args)
-    if args.url:
-        target = HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
-    else:
+
+    def target_for(corpus):
+        """A dataset with a corpus (manifest.json) gets an index of its own; otherwise the user's index."""
+        if args.url:
+            if corpus:
+                print(f"warning: --url: the server's documents are used, not {', '.join(map(str, corpus))}",
+                      file=sys.stderr)
+            return HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
+        if corpus:
+            return InProcessTarget(eval_index(corpus, settings))
         ensure_index(settings)
-        target = InProcessTarget(settings)
-    by_config = run(rows, configs, target)
-    summary = {name: aggregate(results) for name, results in by_config.items()}
+        return InProcessTarget(settings)
+
+    problems: list[str] = []
+    by_dataset = run_datasets(datasets, configs, target_for, problems)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    summary = {name: {config: aggregate(results) for config, results in by_config.items()}
+               for name, by_config in by_dataset.items()}
     out = Path(args.out)
-    write_outputs(out, summary, by_config, {"when": timestamp(), "datasets": [str(d) for d in datasets],
-                                            "target": args.url or "in-process"})
-    print(table(summary, ["hit@3", "mrr", "accuracy", "refusal_accuracy", "citation_precision",
-                          "faithfulness", "p50_total_ms"]))
+    write_outputs(out, summary, by_dataset, {"when": timestamp(), "datasets": [str(d) for d in datasets],
+                                             "target": args.url or "in-process"})
+    failures = []
+    for name, configs_summary in summary.items():
+        print(f"\n{name}\n" + table(configs_summary, CONSOLE_METRICS))
+        failures += [f"{name}: {f}" for f in check_thresholds(configs_summary, fail_under)]
     print(f"report: {out / 'report.md'}")
-    failures = check_thresholds(summary, fail_under)
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
     return 1 if failures else 0
