@@ -236,6 +236,7 @@ class EvidenceScorer:
             meta = c.node.metadata
             text, base = c.node.get_content(), int(meta["start"])
             context = "\n".join((text, meta.get("section", ""), str(meta.get("doc_name", ""))))
+            doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
                 if b - a < 2 or (meta["doc_id"], base + a) in seen:
@@ -243,7 +244,7 @@ class EvidenceScorer:
                 seen.add((meta["doc_id"], base + a))
                 sentence = text[a:b]
                 sid = f"{meta['doc_id']}:{base + a}-{base + b}"
-                s_lang = detect_lang(sentence)
+                s_lang = doc_lang
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
                 lexical, _ = weighted_coverage(terms, sentence, bm25)
