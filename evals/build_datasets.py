@@ -178,11 +178,12 @@ def build_articles(articles: list[dict], lang: str, n_articles: int, min_chars: 
 
 
 def stratified_split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
-    """About half of every (answerable, kind, lang) stratum to calibration, the rest to test."""
+    """About half of every (answerable, kind, lang, has a missing part) stratum to calibration, the rest to test."""
     rng = random.Random(seed)
     strata = defaultdict(list)
     for row in rows:
-        strata[(bool(row.get("unanswerable")), row.get("kind", "single"), row.get("lang", "zh"))].append(row)
+        missing = any(p.get("missing") for p in row.get("parts", []))
+        strata[(bool(row.get("unanswerable")), row.get("kind", "single"), row.get("lang", "zh"), missing)].append(row)
     calibration, test = [], []
     flip = 0
     for key in sorted(strata):
