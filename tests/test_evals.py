@@ -249,3 +249,11 @@ def test_eval_builds_and_reuses_an_index_for_a_dataset_with_a_corpus(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, env=settings_env(settings), timeout=300)
     assert again.returncode == 0, again.stderr
     assert [p.stat().st_mtime_ns for p in (tmp_path / "data" / "eval-index").glob("*/complete")] == [stamp]
+
+
+def test_a_citation_of_any_required_part_counts_for_citation_precision():
+    row = _multi_row()
+    r = score_turn(row, 0, {"answer": "张三[1]，李四[2]，王五[3]", "refused": False,
+                            "citations": [_cite("d", "董事长是张三"), _cite("d", "总经理是李四"), _cite("d", "财务总监是王五")]},
+                   DOCS)
+    assert r["citation_supported"] == [True, True, False] and r["parts_cited"] is True
