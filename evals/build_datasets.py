@@ -82,6 +82,21 @@ def containing(spans: list[tuple[int, int]], start: int, end: int) -> int | None
     return None
 
 
+def evidence_window(text: str, sentence: tuple[int, int], start: int, end: int, longest: int = 100,
+                    radius: int = 30) -> str:
+    """The answer's sentence, or when that is longer than `longest`, the words within `radius` characters
+    of the answer: a chunk (≤ 300 characters) then still contains it whole, so hit@k measures retrieval."""
+    a, b = sentence
+    if b - a <= longest:
+        return text[a:b].strip()
+    left, right = max(a, start - radius), min(b, end + radius)
+    while left > a and not text[left - 1].isspace():
+        left -= 1
+    while right < b and not text[right].isspace():
+        right += 1
+    return text[left:right].strip()
+
+
 def absent(keys: list[str], flat_corpus: str) -> bool:
     return all(norm(k) not in flat_corpus for k in keys if k.strip())
 
@@ -129,7 +144,7 @@ def build_articles(articles: list[dict], lang: str, n_articles: int, min_chars: 
                 si = containing(sents, start, start + len(first["text"]))
                 if si is None or key not in ctx[sents[si][0]:sents[si][1]]:
                     continue
-                evidence = ctx[sents[si][0]:sents[si][1]].strip()
+                evidence = evidence_window(ctx, sents[si], start, start + len(first["text"]))
                 questions.append((ui, q, key, [x["text"] for x in q["answers"]], evidence))
         held_options = sorted({ui for ui, *_ in questions})
         if not held_options:
@@ -178,11 +193,12 @@ def build_articles(articles: list[dict], lang: str, n_articles: int, min_chars: 
 
 
 def stratified_split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
-    """About half of every (answerable, kind, lang) stratum to calibration, the rest to test."""
+    """About half of every (answerable, kind, lang, has a missing part) stratum to calibration, the rest to test."""
     rng = random.Random(seed)
     strata = defaultdict(list)
     for row in rows:
-        strata[(bool(row.get("unanswerable")), row.get("kind", "single"), row.get("lang", "zh"))].append(row)
+        missing = any(p.get("missing") for p in row.get("parts", []))
+        strata[(bool(row.get("unanswerable")), row.get("kind", "single"), row.get("lang", "zh"), missing)].append(row)
     calibration, test = [], []
     flip = 0
     for key in sorted(strata):

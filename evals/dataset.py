@@ -76,11 +76,11 @@ def _turn(obj: dict) -> Turn:
 def _part(obj) -> Part:
     if not isinstance(obj, dict):
         raise ValueError("each part must be an object")
-    answers = _strings(obj.get("answers"), "part answers")
+    answers, any_of = _strings(obj.get("answers"), "part answers"), _strings(obj.get("any"), "part any")
     missing = bool(obj.get("missing", False))
-    if not answers and not missing:
-        raise ValueError("a part needs answers (or missing: true)")
-    return Part(answers, _strings(obj.get("any"), "part any"), _evidence(obj), missing)
+    if not answers and not any_of and not missing:
+        raise ValueError("a part needs answers or any (or missing: true)")
+    return Part(answers, any_of, _evidence(obj), missing)
 
 
 def parse_row(obj: dict, line_no: int) -> Row:
@@ -99,14 +99,9 @@ def parse_row(obj: dict, line_no: int) -> Row:
     if not isinstance(raw_parts, list):
         raise ValueError("parts must be a list")
     parts = [_part(p) for p in raw_parts]
-    if parts and len(turns) == 1:
-        # the parts are the answer: every required part's keys must appear, the first one's evidence ranks retrieval
-        turn = turns[0]
-        required = [p for p in parts if not p.missing]
-        if not turn.answers:
-            turn.answers = [a for p in required for a in p.answers]
-        if not turn.evidence and required:
-            turn.evidence = required[0].evidence
+    if parts and len(turns) == 1 and not turns[0].evidence:
+        # the first required part's evidence ranks retrieval (hit@k, mrr)
+        turns[0].evidence = next((p.evidence for p in parts if not p.missing), "")
     lang = obj.get("lang") or "zh"
     return Row(str(obj.get("id", f"line{line_no}")), turns, bool(obj.get("unanswerable", False)), str(lang),
                kind, parts)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evals.dataset import Row, corpus_for, load_dataset
-from evals.metrics import (answer_correct, citation_support, covers_all, faithfulness, first_hit_rank, locate, mean,
-                           percentile, repeated_citation)
+from evals.metrics import (answer_correct, covers_all, faithfulness, first_hit_rank, locate, mean, percentile,
+                           repeated_citation, spans_support)
 
 DEFAULT_CONFIGS = ["extractive:hybrid:5", "extractive:dense:5", "extractive:bm25:5", "local:hybrid:5"]
 METRICS = [
@@ -98,8 +98,9 @@ def score_turn(row: Row, turn_index: int, response: dict, docs: dict[str, str]) 
     answerable = not row.unanswerable
     citations = response.get("citations", [])
     answer = response.get("answer", "")
-    ev_doc, ev_span = locate(docs, turn.evidence)
-    support = citation_support(citations, ev_span, ev_doc)
+    evidence = [locate(docs, turn.evidence)] if turn.evidence else []
+    part_spans = [locate(docs, p.evidence) for p in row.required_parts if p.evidence] if not row.multi_turn else []
+    support = spans_support(citations, evidence + part_spans)  # a citation of any required part supports
     retrieved = [c["text"] for c in response.get("retrieved", [])]
     refused = bool(response.get("refused"))
     answered = answerable and not refused
@@ -110,14 +111,15 @@ def score_turn(row: Row, turn_index: int, response: dict, docs: dict[str, str]) 
         required = row.required_parts
         items = ([answer_correct(answer, p.answers, p.any) for p in required] if row.parts
                  else [answer_correct(answer, [k], []) for k in turn.answers])
-        if answered:
-            spans = [locate(docs, p.evidence) for p in required if p.evidence] if row.parts else [(ev_doc, ev_span)]
-            parts_cited = covers_all(citations, spans) if spans else None
+        spans = part_spans if row.parts else evidence
+        if answered and spans:
+            parts_cited = covers_all(citations, spans)
     return {
         "row": row.id, "turn": turn_index, "lang": row.lang, "multi_turn": row.multi_turn, "kind": row.kind,
         "unanswerable": row.unanswerable, "question": turn.question, "answer": answer,
         "refused": refused, "grounding": response.get("grounding"), "reason": response.get("reason"),
-        "correct": (refused if row.unanswerable else (not refused and answer_correct(answer, turn.answers, turn.any))),
+        "correct": (refused if row.unanswerable else
+                    (not refused and answer_correct(answer, turn.answers, turn.any) and all(items or []))),
         "hit_rank": first_hit_rank(retrieved, turn.evidence) if answerable and turn.evidence else None,
         "retrieved_n": len(retrieved),
         "offsets_valid": [docs.get(c["doc_id"], "")[c["start"]:c["end"]] == c["text"] for c in citations] if docs else [],

@@ -39,14 +39,25 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+Span = tuple[str | None, tuple[int, int] | None]  # (doc_id, (start, end)) of an evidence string, if found
+
+
+def _cites(c: dict, span: Span) -> bool:
+    doc_id, where = span
+    return where is not None and c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), where)
+
+
 def citation_support(citations: list[dict], evidence: tuple[int, int] | None, doc_id: str | None) -> list[bool]:
     """Per citation: does its span overlap the evidence span of the same document?"""
-    if evidence is None:
-        return [False] * len(citations)
-    return [c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), evidence) for c in citations]
+    return spans_support(citations, [(doc_id, evidence)])
 
 
-def locate(docs: dict[str, str], evidence: str) -> tuple[str | None, tuple[int, int] | None]:
+def spans_support(citations: list[dict], spans: list[Span]) -> list[bool]:
+    """Per citation: does it overlap any of the evidence spans (a multi-part row has one per part)?"""
+    return [any(_cites(c, s) for s in spans) for c in citations]
+
+
+def locate(docs: dict[str, str], evidence: str) -> Span:
     """The first document holding the evidence string, and its span there."""
     for doc_id, text in docs.items():
         if evidence and (span := evidence_span(text, evidence)):
@@ -54,16 +65,15 @@ def locate(docs: dict[str, str], evidence: str) -> tuple[str | None, tuple[int, 
     return None, None
 
 
-def covers_all(citations: list[dict], spans: list[tuple[str | None, tuple[int, int] | None]]) -> bool:
-    """Does every evidence span overlap at least one citation?"""
-    return all(any(c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), span) for c in citations)
-               for doc_id, span in spans if span is not None) and all(span is not None for _, span in spans)
+def covers_all(citations: list[dict], spans: list[Span]) -> bool:
+    """Is every evidence span overlapped by at least one citation?"""
+    return all(any(_cites(c, s) for c in citations) for s in spans)
 
 
 def repeated_citation(citations: list[dict]) -> bool:
     """The same (doc_id, start, end) span cited under two numbers."""
-    spans = [(c["doc_id"], c["start"], c["end"]) for c in citations]
-    return len(set(spans)) < len(spans)
+    keys = [(c["doc_id"], c["start"], c["end"]) for c in citations]
+    return len(set(keys)) < len(keys)
 
 
 def content_units(text: str) -> set[str]:
