@@ -33,9 +33,10 @@ class Case:
     type_ok: bool
     correct: bool  # the extractive quote holds the answer
     question: str = ""
+    judged: float | None = None  # the answerability judge's probability (with --judge)
 
 
-def collect(paths: list[Path], settings) -> list[Case]:
+def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) -> list[Case]:
     from evals.harness import eval_index
     from rag.evidence import asked_types, contradicted, fills
     from rag.pipeline import Pipeline
@@ -61,14 +62,28 @@ def collect(paths: list[Path], settings) -> list[Case]:
             type_ok = not kinds or any(all(fills(k, e.text, q) for k in kinds) for e in chosen)
             quote = "".join(e.text for e in chosen)
             correct = not row.unanswerable and answer_correct(quote, turn.answers, turn.any)
+            judged = None
+            if judge is not None:
+                from rag.grounding import JUDGED_SENTENCES
+
+                sentences = [e.text for e in ev.ranked[:JUDGED_SENTENCES]]
+                key = json.dumps([q, sentences], ensure_ascii=False)
+                if cache is None or key not in cache:
+                    p = judge.probability(q, sentences, ev.lang)
+                    if cache is None:
+                        cache = {}
+                    cache[key] = p
+                judged = cache[key]
             cases.append(Case(str(path), ev.pair, row.unanswerable, best.score, best.coverage, best.lexical, best.dense,
-                              contradicted(q, best), type_ok, correct, q))
+                              contradicted(q, best), type_ok, correct, q, judged))
     return cases
 
 
-def outcome(cases: list[Case], min_score: float, min_coverage: float, types: bool, contradiction: bool) -> dict:
+def outcome(cases: list[Case], min_score: float, min_coverage: float, types: bool, contradiction: bool,
+            min_judge: float = 0.0) -> dict:
     refused = np.array([c.score < min_score or c.coverage < min_coverage or (contradiction and c.contradicted)
-                        or (types and not c.type_ok) for c in cases])
+                        or (types and not c.type_ok) or (c.judged is not None and c.judged < min_judge)
+                        for c in cases])
     unans = np.array([c.unanswerable for c in cases])
     correct = np.array([c.correct for c in cases])
     n_ans, n_un = max((~unans).sum(), 1), max(unans.sum(), 1)
@@ -80,18 +95,21 @@ def outcome(cases: list[Case], min_score: float, min_coverage: float, types: boo
     }
 
 
-def search(cases: list[Case], max_false_refusal: float, types: bool, contradiction: bool) -> tuple[float, float, dict]:
+def search(cases: list[Case], max_false_refusal: float, types: bool, contradiction: bool,
+           judge_grid=(0.0,)) -> tuple[float, float, float, dict]:
+    """The thresholds that handle the most questions right within the false-refusal budget (ties: the lowest)."""
     best = None
     for min_score in np.arange(0.2, 1.0, 0.025):
         for min_coverage in np.arange(0.0, 0.95, 0.05):
-            got = outcome(cases, min_score, min_coverage, types, contradiction)
-            if got["false_refusal"] > max_false_refusal:
-                continue
-            key = (got["refusal"] + got["correct"], -min_coverage, -min_score)
-            if best is None or key > best[0]:
-                best = (key, round(float(min_score), 3), round(float(min_coverage), 2), got)
+            for min_judge in judge_grid:
+                got = outcome(cases, min_score, min_coverage, types, contradiction, min_judge)
+                if got["false_refusal"] > max_false_refusal:
+                    continue
+                key = (got["refusal"] + got["correct"], -min_judge, -min_coverage, -min_score)
+                if best is None or key > best[0]:
+                    best = (key, round(float(min_score), 3), round(float(min_coverage), 2), round(float(min_judge), 2), got)
     assert best is not None
-    return best[1], best[2], best[3]
+    return best[1], best[2], best[3], best[4]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", action="append", type=Path, required=True, help="a calibration split")
     parser.add_argument("--max-false-refusal", type=float, default=0.08)
     parser.add_argument("--out", type=Path, help="write the cases and the chosen thresholds as JSON")
+    parser.add_argument("--judge", action="store_true", help="also ask the local model's answerability judge")
+    parser.add_argument("--judge-cache", type=Path, help="JSON file of judge answers, read and updated")
     args = parser.parse_args(argv)
     settings = get_settings()
-    cases = collect(args.dataset, settings)
+    judge = cache = None
+    if args.judge:
+        from rag.judge import judge_for
+
+        judge = judge_for(settings, "local")
+        cache = json.loads(args.judge_cache.read_text()) if args.judge_cache and args.judge_cache.exists() else {}
+    cases = collect(args.dataset, settings, judge, cache)
+    if args.judge_cache and cache is not None:
+        args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     current = settings.grounding
     report: dict = {"pairs": {}}
     for pair in sorted({c.pair for c in cases}):
@@ -112,12 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         now = outcome(sub, th.min_score, th.min_coverage, current.check_types, current.check_contradiction)
         print(f"{pair}: {len(sub)} questions ({sum(c.unanswerable for c in sub)} unanswerable)")
         print(f"  shipped  min_score={th.min_score} min_coverage={th.min_coverage}: {now}")
-        for types in (False, True):
-            for contradiction in (False, True):
-                s, cov, got = search(sub, args.max_false_refusal, types, contradiction)
-                print(f"  types={types!s:5} contradiction={contradiction!s:5} → min_score={s} min_coverage={cov}: {got}")
-                report["pairs"].setdefault(pair, []).append(
-                    {"types": types, "contradiction": contradiction, "min_score": s, "min_coverage": cov, **got})
+        grids = [("no judge", (0.0,))] + ([("judge", tuple(np.arange(0.0, 0.85, 0.05)))] if judge else [])
+        for label, judge_grid in grids:
+            for types in (False, True):
+                for contradiction in (False, True):
+                    s, cov, mj, got = search(sub, args.max_false_refusal, types, contradiction, judge_grid)
+                    print(f"  {label}: types={types!s:5} contradiction={contradiction!s:5} → min_score={s} "
+                          f"min_coverage={cov} min_judge={mj}: " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
+                    report["pairs"].setdefault(pair, []).append(
+                        {"judge": label, "types": types, "contradiction": contradiction, "min_score": s,
+                         "min_coverage": cov, "min_judge": mj, **got})
     if args.out:
         args.out.write_text(json.dumps({"report": report, "cases": [vars(c) for c in cases]}, ensure_ascii=False,
                                        indent=1), encoding="utf-8")

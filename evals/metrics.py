@@ -83,7 +83,7 @@ def content_units(text: str) -> set[str]:
 
 def faithfulness(answer: str, cited_texts: list[str]) -> float | None:
     """Share of the answer's content tokens and numbers found in the cited spans."""
-    units = content_units(answer.replace("According to the documents:", ""))
+    units = content_units(re.sub(r"^(According to the documents|The closest passage in the documents \(\w+\)|文档中最相关的原文（英文）)[:：]\s*", "", answer))
     if not units:
         return None
     support = norm(" ".join(cited_texts))

@@ -23,6 +23,8 @@ class PairThresholds(BaseModel):
     min_coverage: float = Field(ge=0, le=1, description="IDF-weighted share of key terms the best sentence and its "
                                                          "context must cover (0 = not checked) → key_term_missing.")
     strong: float = Field(ge=0, le=2, description="Evidence at least this good overrules a model that found no answer.")
+    min_judge: float = Field(0.0, ge=0, le=1, description="With an LLM backend: the model's P(the evidence states the "
+                                                          "answer) below this → refuse (judged_unanswerable).")
 
 
 # Calibrated on the calibration halves of evals/datasets (evals/README.md, "Calibration").
@@ -38,6 +40,8 @@ class GroundingSettings(BaseModel):
     pairs: dict[str, PairThresholds] = Field(default_factory=lambda: dict(_PAIRS))
     check_types: bool = Field(True, description="Refuse when no selected sentence gives the asked kind of value.")
     check_contradiction: bool = Field(True, description="Refuse when the evidence is about another year.")
+    judge: bool = Field(True, description="LLM backends also ask their model whether the evidence states the answer "
+                                          "(one token, rag/judge.py); the extractive backend never does.")
     relevance: dict[str, float] = Field(default_factory=lambda: {"zh": 0.85, "en": 0.75}, description=(
         "An LLM answer sentence must rest on evidence scoring at least this share of the best (by question language)."))
 

@@ -122,6 +122,7 @@ class EvidenceSet:
     answerable: bool = False  # set by the grounding policy
     reason: str = ""
     strong: bool = False  # the policy found the evidence strong enough to overrule a model refusal
+    judged: float | None = None  # the answerability judge's P(the evidence states the answer), when asked
 
     def selected(self, max_sentences: int = 3, ratio: float = 0.85) -> list[Evidence]:
         """The best sentence plus close runners-up (list answers span sentences), in document order."""

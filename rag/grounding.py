@@ -14,6 +14,8 @@ of evals/datasets (see evals/README.md):
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another;
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
   that kind beyond what the question already says;
+- `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
+  (rag/judge.py) is below the pair's `min_judge`;
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question.
 """
@@ -28,7 +30,9 @@ from rag.evidence import EvidenceSet, asked_types, contradicted, fills
 from rag.text import tokenize
 from rag.verify import strip_markers
 
-REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "model_refused", "echo")
+REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
+           "model_refused", "echo")
+JUDGED_SENTENCES = 3  # the judge reads the best three sentences, as the model would
 
 
 @dataclass(frozen=True)
@@ -51,14 +55,15 @@ class GroundingPolicy:
     def __init__(self, settings: GroundingSettings):
         self.settings = settings
 
-    def decide(self, question: str, evidence: EvidenceSet, draft: Draft | None = None) -> Verdict:
-        """Answer or refuse. Without a draft: judge the evidence (and mark it `strong` or not for the backend);
-        with one: judge the backend's answer over that evidence."""
-        verdict = self._judge_evidence(question, evidence) if draft is None else self._judge_draft(question, evidence, draft)
+    def decide(self, question: str, evidence: EvidenceSet, draft: Draft | None = None, judge=None) -> Verdict:
+        """Answer or refuse. Without a draft: judge the evidence (and mark it `strong` or not for the backend),
+        asking `judge` (an AnswerabilityJudge) last; with a draft: judge the backend's answer over that evidence."""
+        verdict = (self._judge_evidence(question, evidence, judge) if draft is None
+                   else self._judge_draft(question, evidence, draft))
         evidence.answerable, evidence.reason = verdict.answer, verdict.reason
         return verdict
 
-    def _judge_evidence(self, question: str, evidence: EvidenceSet) -> Verdict:
+    def _judge_evidence(self, question: str, evidence: EvidenceSet, judge=None) -> Verdict:
         if not evidence.ranked:
             return Verdict(False, "no_evidence", "nothing retrieved")
         s = self.settings
@@ -77,6 +82,11 @@ class GroundingPolicy:
             chosen = evidence.selected()
             if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
                 return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
+        if judge is not None and s.judge and th.min_judge > 0:
+            p = judge.probability(question, [e.text for e in evidence.ranked[:JUDGED_SENTENCES]], evidence.lang)
+            evidence.judged = p
+            if p is not None and p < th.min_judge:
+                return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {th.min_judge}")
         return GROUNDED
 
     def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft) -> Verdict:

@@ -80,7 +80,7 @@ class Pipeline:
             for n in nodes
         ]
         engine = self.backend(backend)
-        verdict = self.policy.decide(request.question, evidence)
+        verdict = self.policy.decide(request.question, evidence, judge=getattr(engine, "judge", None))
         if verdict.answer:
             draft: Draft | None = None
             for item in engine.answer(request.question, evidence, history):

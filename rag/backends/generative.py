@@ -116,8 +116,9 @@ class MarkerFilter:
 
 
 class GroundedLLMBackend:
-    def __init__(self, name: str, llm, verifier: Verifier, relevance: dict[str, float] | None = None):
+    def __init__(self, name: str, llm, verifier: Verifier, relevance: dict[str, float] | None = None, judge=None):
         self.name = name
+        self.judge = judge  # asked by the grounding policy before this backend answers
         self.llm = llm
         self.verifier = verifier
         self.relevance = relevance or {"zh": 0.85, "en": 0.75}
