@@ -25,13 +25,25 @@ class PairThresholds(BaseModel):
     strong: float = Field(ge=0, le=2, description="Evidence at least this good overrules a model that found no answer.")
     min_judge: float = Field(0.0, ge=0, le=1, description="With an LLM backend: the model's P(the evidence states the "
                                                           "answer) below this → refuse (judged_unanswerable).")
+    judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
+    judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
+
+    def with_judge(self) -> "PairThresholds":
+        """The thresholds in force when an answerability judge is asked as well (the judge does most of the work)."""
+        return self.model_copy(update={
+            "min_score": self.min_score if self.judged_min_score is None else self.judged_min_score,
+            "min_coverage": self.min_coverage if self.judged_min_coverage is None else self.judged_min_coverage})
 
 
-# Calibrated on the calibration halves of evals/datasets (evals/README.md, "Calibration").
+# Calibrated with `python -m evals.calibrate --judge` on the calibration halves of cmrc_zh, squad_en, handmade and
+# sample_zh (evals/README.md, "Calibration"): the most questions handled right with false refusals at most 0.08.
+# zh-en has no calibration questions: it keeps the pre-calibration floor.
 _PAIRS = {
-    "zh-zh": PairThresholds(min_score=0.55, min_coverage=0.0, strong=0.75),
-    "en-en": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.75),
-    "en-zh": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.0),
+    "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
+                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35),
+    "en-en": PairThresholds(min_score=0.725, min_coverage=0.25, strong=0.75,
+                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
+    "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0),
     "zh-en": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.0),
 }
 

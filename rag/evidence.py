@@ -65,9 +65,25 @@ def _stem(word: str) -> str:
     return word
 
 
+# Counts and demonstratives frame a question ("哪两位", "四个", "第几个", "这次", "那份"), and the noun a question word
+# asks for names the kind of answer, which the answer need not repeat ("哪座城市" → 东京, "什么职务", "which branch").
+_FRAME = re.compile(r"^(?:第?[几两一二三四五六七八九十百千\d]+|[这那该此本每各])[个位次项座名家种条大届份件篇段年天届轮点方面]*$")
+_ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九十]?[个位座家所条种项件份类名次]?|\b(?:which|what|whose)\s+",
+                       re.I)
+_QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|如何|怎|为何|何)")
+
+
 def key_terms(question: str) -> list[str]:
-    """The question's content words: tokens without stop words or question-framing words, each once."""
-    return list(dict.fromkeys(t for t in tokenize(question) if t not in QUESTION_WORDS))
+    """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
+    or the noun right after a question word (the kind of thing asked for), each once."""
+    asked_nouns: set[str] = set()
+    for m in _ASKS_FOR.finditer(question):
+        following = tokenize(question[m.end():m.end() + 12])
+        if following:
+            asked_nouns.add(following[0])
+    return list(dict.fromkeys(t for t in tokenize(question)
+                              if t not in QUESTION_WORDS and t not in asked_nouns and not _FRAME.match(t)
+                              and not _QUESTION_WORD.match(t)))
 
 
 def term_in(term: str, text_lower: str) -> bool:
@@ -177,13 +193,32 @@ def fills(kind: str, text: str, question: str) -> bool:
     return any(m.group().lower() not in q_lower for m in pattern.finditer(text))
 
 
+_ORDINAL_OF = re.compile(r"第([一二两三四五六七八九十\d]+)[次届轮期个位]|(首)[次届轮期个位]|\b(first|second|third|fourth|fifth|"
+                         r"\d+(?:st|nd|rd|th))\b", re.I)
+_ORDINAL_VALUE = {"首": 1, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5} | {
+    c: i for i, c in enumerate("一二三四五六七八九十", 1)} | {"两": 2}
+
+
+def _ordinals(text: str) -> set[int]:
+    out = set()
+    for m in _ORDINAL_OF.finditer(text):
+        word = next(g for g in m.groups() if g).lower()
+        digits = re.match(r"\d+", word)
+        value = int(digits.group()) if digits else _ORDINAL_VALUE.get(word)
+        if value:
+            out.add(value)
+    return out
+
+
 def contradicted(question: str, evidence: Evidence) -> bool:
-    """The question names a year that the sentence and its context lack, while the sentence names another year."""
-    asked = set(_YEAR.findall(question))
-    if not asked:
-        return False
+    """The question names a year (or an ordinal: "第二次") that the sentence and its context lack, while the
+    sentence names another one: the evidence is about another event."""
     around = evidence.text + evidence.context
-    return not any(y in around for y in asked) and bool(set(_YEAR.findall(evidence.text)) - asked)
+    asked = set(_YEAR.findall(question))
+    if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
+        return True
+    asked_ord = _ordinals(question)
+    return bool(asked_ord) and not asked_ord & _ordinals(around) and bool(_ordinals(evidence.text) - asked_ord)
 
 
 def numbers_agree(question: str, text: str) -> bool:

@@ -67,7 +67,10 @@ class GroundingPolicy:
         if not evidence.ranked:
             return Verdict(False, "no_evidence", "nothing retrieved")
         s = self.settings
+        asks_judge = judge is not None and s.judge
         th = s.thresholds(evidence.pair)
+        if asks_judge and th.min_judge > 0:
+            th = th.with_judge()
         best = evidence.ranked[0]
         evidence.strong = best.score >= th.strong
         if best.score < th.min_score:
@@ -82,7 +85,7 @@ class GroundingPolicy:
             chosen = evidence.selected()
             if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
                 return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
-        if judge is not None and s.judge and th.min_judge > 0:
+        if asks_judge and th.min_judge > 0:
             p = judge.probability(question, [e.text for e in evidence.ranked[:JUDGED_SENTENCES]], evidence.lang)
             evidence.judged = p
             if p is not None and p < th.min_judge:

@@ -135,3 +135,10 @@ def test_judge_reads_llama_cpp_and_openai_logprobs():
     legacy = {"logprobs": {"top_logprobs": [{"否": -0.1, "是": -2.4}]}}
     assert yes_probability(_first_token_alternatives(legacy)) < 0.2
     assert yes_probability(_first_token_alternatives({"logprobs": None})) is None
+
+
+def test_a_question_about_another_ordinal_is_a_contradiction():
+    ev = _evidence("日英第二次会议在哪里举行？", "日英首次会议在东京举行。", lang="zh")
+    assert contradicted(ev.question, ev.ranked[0])
+    ev = _evidence("Where was the second meeting held?", "The second meeting was held in Leeds.")
+    assert not contradicted(ev.question, ev.ranked[0])
