@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(10.0, gt=0, description="Largest document upload.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
 
+    ui_examples: list[str] = Field(default_factory=list, description="Example questions on the page (JSON list); "
+                                   "empty: built from the indexed documents.")
+
     host: str = "127.0.0.1"
     port: int = 8000
 
