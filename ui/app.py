@@ -46,8 +46,9 @@ a.cite { text-decoration: none; font-weight: 700; }
 #fulltext .ft-body { position: relative; max-height: 420px; overflow: auto; white-space: pre-wrap; line-height: 1.6;
   border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; }
 #fulltext mark { background: #ffd33d; padding: 0 1px; }
-#doc-table table { font-size: 0.85em; width: 100%; }
-#doc-table td.doc-name { word-break: break-all; }
+#doc-table .doc { border-bottom: 1px solid #eaeef2; padding: 5px 2px; }
+#doc-table .doc-name { font-weight: 600; word-break: break-all; }
+#doc-table .doc-meta, #doc-table .doc-count { font-size: 0.8em; color: #57606a; }
 #doc-table .empty, #examples-empty { color: #57606a; }
 #upload-status .up { font-size: 0.85em; margin: 2px 0; }
 #upload-status .up-no { color: #b42318; }

@@ -65,11 +65,11 @@ def table_html(docs: list[dict[str, Any]]) -> str:
                 "No documents yet: drop .txt, .md, .html or .pdf files above (several at once), "
                 "or run <code>rag index PATH</code>.</div>")
     rows = "".join(
-        f'<tr data-doc="{html.escape(d["doc_id"])}"><td class="doc-name">{html.escape(d["name"])}</td>'
-        f'<td>{d["chunks"]:,}</td><td>{d["chars"]:,}</td><td>{added_time(d["added"])}</td></tr>'
+        f'<div class="doc" data-doc="{html.escape(d["doc_id"])}"><div class="doc-name">{html.escape(d["name"])}</div>'
+        f'<div class="doc-meta">{d["chunks"]:,} 块 chunks · {d["chars"]:,} 字符 chars · '
+        f'添加于 added {added_time(d["added"])}</div></div>'
         for d in docs)
-    return ("<table><thead><tr><th>文档 · Name</th><th>块 · Chunks</th><th>字符 · Chars</th>"
-            f"<th>添加 · Added</th></tr></thead><tbody>{rows}</tbody></table>")
+    return f'<div class="doc-count">{len(docs)} 个文档 · {len(docs)} document(s)</div>{rows}'
 
 
 def choices(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
