@@ -252,7 +252,7 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         # gradio's own upload limit only bounds the temp file; the API's limit and message apply below it
         app = gr.mount_gradio_app(app, demo, path="/", css=CSS, js=JS, footer_links=[],
                                   auth_dependency=sessions.user if sessions.enabled else None,
-                                  max_file_size=f"{settings.max_upload_mb * 4:g}mb")
+                                  max_file_size=int(settings.max_upload_mb * 4 * 1024 * 1024))
     return app
 
 
