@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(REPO_ROOT / ".rag", description="Chroma store, document texts, caches.")
-    corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="Indexed by `make run` when the index is empty.")
+    corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="The sample: indexed on the first start of a fresh data dir, and by `rag index --sample`.")
     chroma_url: str | None = Field(None, description="Chroma server URL; unset means an embedded store in data_dir.")
     collection: str = "rag_chunks"
 
