@@ -264,31 +264,45 @@ def test_with_every_document_deleted_the_page_says_how_to_add_one(own_page):
 
 # -- sign-in ---------------------------------------------------------------------------------------------------
 
-API_KEY = "ui-test-key-7Yq2"
+API_KEY, ADMIN_KEY = "ui-test-key-7Yq2", "ui-admin-key-Pw9c"
 
 
-def test_with_an_api_key_the_page_asks_for_sign_in_then_answers(browser, tmp_path):
+def sign_in(page, key: str) -> None:
+    page.fill("#key", key)
+    page.click("#sign-in")
+
+
+def test_with_keys_set_the_page_asks_for_sign_in_answers_and_only_the_admin_adds(browser, tmp_path, files):
     settings = make_settings(tmp_path / "fresh")  # a fresh data dir: this is also a first start
-    proc, url = start_server(settings.data_dir, **store_env(settings), RAG_API_KEY=API_KEY)
+    proc, url = start_server(settings.data_dir, **store_env(settings), RAG_API_KEY=API_KEY, RAG_ADMIN_KEY=ADMIN_KEY)
     try:
         r = httpx.get(url + "/", headers={"accept": "text/html"}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/login"
         assert httpx.get(url + "/config").status_code == 401
         with open_page(browser, url, ready="#login") as page:
             assert page.url.endswith("/login")
-            page.fill("#key", "wrong")
-            page.click("#sign-in")
+            sign_in(page, "wrong")
             page.wait_for_selector(".err")
-            page.fill("#key", API_KEY)
-            page.click("#sign-in")
+            sign_in(page, API_KEY)
             page.wait_for_selector("#question textarea", timeout=30_000)
             assert API_KEY not in page.content() and API_KEY not in page.url
             page.wait_for_selector("#doc-table .doc", timeout=30_000)  # the sample, indexed on this first start
             ask(page, "英国哪一年正式加入CPTPP？")
             page.wait_for_selector("#sources mark", timeout=60_000)
             assert "2024" in last_bot_text(page)
-            assert "needs the admin" not in page.inner_text("#documents")  # no admin key: the reader may add
+            page.wait_for_function("document.querySelector('#documents').innerText.includes('needs the admin')")
+            assert page.locator("#upload input[type=file]").count() == 0  # a reader cannot add documents
             page.screenshot(path=str(ARTIFACTS / "ui-signed-in.png"), full_page=True)
+
+            page.click("#whoami a[href='/logout']")
+            page.wait_for_selector("#login")
+            sign_in(page, ADMIN_KEY)
+            page.wait_for_selector("#doc-table .doc", timeout=30_000)
+            status = upload(page, [files("南湖社区花园.txt", SOUTH)])
+            assert "added" in status
+            wait_listed(page, "南湖社区花园.txt")
+            assert ADMIN_KEY not in page.content()
     finally:
         stop_server(proc)
-    assert API_KEY not in Path(proc.log_path).read_text(errors="replace")
+    log = Path(proc.log_path).read_text(errors="replace")
+    assert API_KEY not in log and ADMIN_KEY not in log
