@@ -99,3 +99,13 @@ def _request(cookie: str):
     from starlette.requests import Request
 
     return Request({"type": "http", "headers": [(b"cookie", f"{COOKIE}={cookie}".encode())]})
+
+
+def test_with_only_an_admin_key_the_page_is_open_and_the_sign_in_is_for_changes(indexed_settings, pipeline):
+    settings = indexed_settings.model_copy(update={"admin_key": ADMIN_KEY})
+    client = TestClient(create_app(settings, pipeline=pipeline, with_ui=True), follow_redirects=False)
+    assert client.get("/", headers={"accept": "text/html"}).status_code == 200
+    assert client.get("/config").status_code == 200
+    assert "admin key" in client.get("/login").text
+    r = client.post("/login", data={"key": ADMIN_KEY})
+    assert r.status_code == 303 and client.cookies.get(COOKIE, "").startswith("admin.")
