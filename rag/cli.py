@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -18,8 +19,16 @@ def _settings(args) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
+def _sample_marker(settings: Settings) -> Path:
+    """Records that this store has been set up, so the sample is added on the first start only
+    (one marker per store: collection, and Chroma server if any)."""
+    where = f"-{hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:8]}" if settings.chroma_url else ""
+    return settings.data_dir / f"initialized-{settings.collection}{where}"
+
+
 def ensure_index(settings: Settings) -> None:
-    """Index the default corpus when the store holds no documents."""
+    """On a fresh store, index the sample corpus once; never again after that,
+    so a user who removed every document does not get the sample back."""
     from index.ingest import index_paths
     from rag.store import Store
 
@@ -27,9 +36,16 @@ def ensure_index(settings: Settings) -> None:
     interrupted = store.repair()
     for name in interrupted:
         print(f"warning: {name} was only partly indexed and has been removed; add it again", file=sys.stderr)
+    marker = _sample_marker(settings)
     if store.counts()["documents"] == 0:
-        print(f"index is empty: indexing {settings.corpus_dir}", file=sys.stderr)
+        if marker.exists():
+            print("no documents indexed: add some on the page, with `rag index PATH`, "
+                  "or the sample with `rag index --sample`", file=sys.stderr)
+            return
+        print(f"first start: indexing the sample {settings.corpus_dir}", file=sys.stderr)
         print(index_paths([settings.corpus_dir], settings, store=store).summary(), file=sys.stderr)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
 
 
 def cmd_index(args) -> int:
@@ -37,7 +53,8 @@ def cmd_index(args) -> int:
     from rag.store import Store
 
     settings = _settings(args)
-    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    paths = [Path(p) for p in args.paths] + ([settings.corpus_dir] if args.sample else [])
+    paths = paths or [settings.corpus_dir]
     store = Store(settings)
     store.repair()
     report = index_paths(paths, settings, store=store, rebuild=args.rebuild)
@@ -191,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index files or folders (default: the bundled corpus)")
     p.add_argument("paths", nargs="*")
     p.add_argument("--rebuild", action="store_true", help="drop every document first")
+    p.add_argument("--sample", action="store_true", help="also index the sample corpus (RAG_CORPUS_DIR)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer one question")

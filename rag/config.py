@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
     data_dir: Path = Field(REPO_ROOT / ".rag", description="Chroma store, document texts, caches.")
-    corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="Indexed by `make run` when the index is empty.")
+    corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="The sample: indexed on the first start of a fresh data dir, and by `rag index --sample`.")
     chroma_url: str | None = Field(None, description="Chroma server URL; unset means an embedded store in data_dir.")
     collection: str = "rag_chunks"
 
@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(None, repr=False, description="When set, adding or deleting documents needs this key instead.")
     max_upload_mb: float = Field(10.0, gt=0, description="Largest document upload.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off when empty).")
+
+    ui_examples: list[str] = Field(default_factory=list, description="Example questions on the page (JSON list); "
+                                   "empty: built from the indexed documents.")
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -60,9 +60,9 @@ class Pipeline:
         return f"unavailable: {backend.reason}" if isinstance(backend, UnavailableBackend) else "ready"
 
     def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None,
-                  snapshot=None) -> HybridRetriever:
+                  snapshot=None, doc_ids: list[str] | None = None) -> HybridRetriever:
         return HybridRetriever(self.store, self.embedder, self.settings, mode=mode, top_k=top_k, corpus=self.corpus,
-                               snapshot=snapshot)
+                               snapshot=snapshot, doc_ids=doc_ids)
 
     def events(self, request: AskRequest, backend: str | None = None,
                mode: RetrievalMode | None = None) -> Iterator[Event]:
@@ -71,7 +71,7 @@ class Pipeline:
         history = [m.model_dump() for m in request.history]
         query = standalone_question(request.question, history)
         corpus = self.corpus.get()  # retrieval and evidence scoring see the same generation
-        nodes = self.retriever(request.top_k, mode, snapshot=corpus).retrieve(query)
+        nodes = self.retriever(request.top_k, mode, snapshot=corpus, doc_ids=request.doc_ids).retrieve(query)
         evidence = self.scorer.score(query, nodes, corpus.bm25)
         retrieved_at = time.perf_counter()
         retrieved = lambda: [  # noqa: E731 - built at the end: a multi-part question retrieves more
