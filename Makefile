@@ -13,7 +13,7 @@ SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.85 --fail-un
 
 # Run again against a Chroma server (`chroma run` on loopback): the store, retrieval, API and scale-out tests.
 SERVER_TESTS := tests/test_retrieval.py tests/test_ingest.py tests/test_api.py tests/test_documents_api.py \
-	tests/test_openai_compat.py tests/test_cli.py tests/test_reliability.py tests/test_scale_out.py
+	tests/test_openai_compat.py tests/test_cli.py tests/test_reliability.py tests/test_scale_out.py tests/test_scope.py
 
 .PHONY: install system-deps run index test test-server eval smoke-eval bench clean
 

@@ -125,7 +125,7 @@ class Evidence:
     chunk_rank: int
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
     context: str = field(default="", repr=False, compare=False)  # its chunk, section title and document name
-    coverage: float = 0.0  # IDF-weighted share of the question's key terms in the sentence or its context
+    coverage: float = 0.0  # IDF-weighted share of the question's key terms in the sentence, those only in its context half
     missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, rarest first
     lang: str = "zh"
 
@@ -284,7 +284,8 @@ class EvidenceScorer:
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
                 lexical, _ = weighted_coverage(terms, sentence, bm25)
-                coverage, missing = weighted_coverage(terms, sentence + "\n" + context, bm25)
+                in_context, missing = weighted_coverage(terms, sentence + "\n" + context, bm25)
+                coverage = (lexical + in_context) / 2  # a term only in the context (a year, a pronoun's name) counts half
                 dense_n = min(max((dense - self.dense_floor[pair_lang]) / self.dense_span[pair_lang], 0.0), 1.0)
                 w_lex = self.lexical_weight[pair_lang]
                 score = w_lex * lexical + (1 - w_lex) * dense_n + 0.05 / (rank + 1)

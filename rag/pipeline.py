@@ -84,7 +84,8 @@ class Pipeline:
         engine = self.backend(backend)
         parts = split_question(request.question) if query == request.question else [query]
         if len(parts) > 1:  # each part grounded on its own, then composed with one citation per part
-            draft, verdict, more = self._multi_part(query, parts, evidence, request.top_k, mode, corpus)
+            draft, verdict, more = self._multi_part(query, parts, evidence, request.top_k, mode, corpus,
+                                                    request.doc_ids)
             nodes = nodes + [n for n in more if n.node.node_id not in {m.node.node_id for m in nodes}]
             if draft is not None and verdict.answer:
                 yield "delta", draft.text
@@ -138,13 +139,13 @@ class Pipeline:
         text, cited = quote_parts([spans], evidence.lang)
         return Draft(text=text, citations=cite(cited))
 
-    def _multi_part(self, query: str, parts: list[str], first: EvidenceSet, top_k, mode, corpus):
+    def _multi_part(self, query: str, parts: list[str], first: EvidenceSet, top_k, mode, corpus, doc_ids=None):
         """Ground every part on its own (retrieval, evidence, policy); compose the answer from each part's best
         span (or its list), naming the parts the documents do not cover. Refused only when no part is covered."""
         composed: list[list[Evidence] | str] = []
         verdicts, more = [], []
         for part in parts:
-            nodes = self.retriever(top_k, mode, snapshot=corpus).retrieve(part)
+            nodes = self.retriever(top_k, mode, snapshot=corpus, doc_ids=doc_ids).retrieve(part)
             more += nodes
             evidence = self.scorer.score(part, nodes, corpus.bm25)
             verdict = self.policy.decide(part, evidence)
