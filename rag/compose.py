@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence, EvidenceSet
+from rag.evidence import Evidence
 from rag.text import detect_lang, sentence_spans, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
@@ -277,18 +277,3 @@ def quote_parts(parts: list[list[Evidence] | str], lang: str) -> tuple[str, list
             cited.append(e)
             pieces.append(f"{e.text}[{len(cited)}]")
     return ("" if lang == "zh" else " ").join(pieces), cited
-
-
-def dedupe_evidence(spans: list[Evidence]) -> list[Evidence]:
-    """Each span once, in the order first met."""
-    seen, out = set(), []
-    for e in spans:
-        key = (e.doc_id, e.start, e.end)
-        if key not in seen:
-            seen.add(key)
-            out.append(e)
-    return out
-
-
-__all__ = ["split_question", "asks_for_list", "list_items", "as_evidence", "missing_note", "dedupe_evidence",
-           "EvidenceSet"]
