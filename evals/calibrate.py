@@ -112,6 +112,21 @@ def search(cases: list[Case], max_false_refusal: float, types: bool, contradicti
     return best[1], best[2], best[3], best[4]
 
 
+def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
+    """The shipped thresholds applied to each dataset (per pair), as the pipeline's evidence gate would."""
+    for dataset in sorted({c.dataset for c in cases}):
+        for pair in sorted({c.pair for c in cases if c.dataset == dataset}):
+            sub = [c for c in cases if c.dataset == dataset and c.pair == pair]
+            th = grounding.thresholds(pair)
+            if judged and th.min_judge > 0:
+                th = th.with_judge()
+            got = outcome(sub, th.min_score, th.min_coverage, grounding.check_types, grounding.check_contradiction,
+                          th.min_judge if judged else 0.0)
+            print(f"{dataset} {pair} ({len(sub)} questions, {sum(c.unanswerable for c in sub)} unanswerable, "
+                  f"{'with' if judged else 'without'} judge): " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag.config import get_settings
 
@@ -121,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the cases and the chosen thresholds as JSON")
     parser.add_argument("--judge", action="store_true", help="also ask the local model's answerability judge")
     parser.add_argument("--judge-cache", type=Path, help="JSON file of judge answers, read and updated")
+    parser.add_argument("--report", action="store_true",
+                        help="no search: the shipped thresholds' outcome per dataset (for test splits)")
     args = parser.parse_args(argv)
     settings = get_settings()
     judge = cache = None
@@ -133,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.judge_cache and cache is not None:
         args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     current = settings.grounding
+    if args.report:
+        return report_shipped(cases, current, judge is not None)
     report: dict = {"pairs": {}}
     for pair in sorted({c.pair for c in cases}):
         sub = [c for c in cases if c.pair == pair]
