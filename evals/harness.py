@@ -8,25 +8,28 @@ configuration applies.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from evals.dataset import Row, load_dataset
-from evals.metrics import (answer_correct, citation_support, evidence_span, faithfulness, first_hit_rank, mean,
-                           percentile)
+from evals.dataset import Row, corpus_for, load_dataset
+from evals.metrics import (answer_correct, covers_all, faithfulness, first_hit_rank, locate, mean, percentile,
+                           repeated_citation, spans_support)
 
 DEFAULT_CONFIGS = ["extractive:hybrid:5", "extractive:dense:5", "extractive:bm25:5", "local:hybrid:5"]
 METRICS = [
     "hit@1", "hit@3", "hit@k", "mrr",
     "accuracy", "accuracy_zh", "accuracy_en", "accuracy_multi_turn",
+    "accuracy_single", "accuracy_multi", "accuracy_list", "item_recall", "all_items",
     "refusal_accuracy", "false_refusal_rate",
-    "offset_validity", "citation_recall", "citation_precision", "faithfulness",
+    "offset_validity", "citation_recall", "citation_precision", "parts_cited", "repeated_citation_rate",
+    "faithfulness",
     "p50_retrieve_ms", "p95_retrieve_ms", "p50_generate_ms", "p95_generate_ms", "p50_total_ms", "p95_total_ms",
 ]
-HIGHER_IS_WORSE = {"false_refusal_rate"} | {m for m in METRICS if m.endswith("_ms")}
+HIGHER_IS_WORSE = {"false_refusal_rate", "repeated_citation_rate"} | {m for m in METRICS if m.endswith("_ms")}
 
 
 @dataclass(frozen=True)
@@ -94,25 +97,37 @@ def score_turn(row: Row, turn_index: int, response: dict, docs: dict[str, str]) 
     turn = row.turns[turn_index]
     answerable = not row.unanswerable
     citations = response.get("citations", [])
-    ev_doc, ev_span = None, None
-    for doc_id, text in docs.items():
-        if turn.evidence and (span := evidence_span(text, turn.evidence)):
-            ev_doc, ev_span = doc_id, span
-            break
-    support = citation_support(citations, ev_span, ev_doc)
+    answer = response.get("answer", "")
+    evidence = [locate(docs, turn.evidence)] if turn.evidence else []
+    part_spans = [locate(docs, p.evidence) for p in row.required_parts if p.evidence] if not row.multi_turn else []
+    support = spans_support(citations, evidence + part_spans)  # a citation of any required part supports
     retrieved = [c["text"] for c in response.get("retrieved", [])]
     refused = bool(response.get("refused"))
     answered = answerable and not refused
+    itemised = answerable and row.kind in ("multi", "list") and not row.multi_turn
+    items = None
+    parts_cited = None
+    if itemised:
+        required = row.required_parts
+        items = ([answer_correct(answer, p.answers, p.any) for p in required] if row.parts
+                 else [answer_correct(answer, [k], []) for k in turn.answers])
+        spans = part_spans if row.parts else evidence
+        if answered and spans:
+            parts_cited = covers_all(citations, spans)
     return {
-        "row": row.id, "turn": turn_index, "lang": row.lang, "multi_turn": row.multi_turn,
-        "unanswerable": row.unanswerable, "question": turn.question, "answer": response.get("answer", ""),
-        "refused": refused, "grounding": response.get("grounding"),
-        "correct": (refused if row.unanswerable else (not refused and answer_correct(response.get("answer", ""), turn.answers, turn.any))),
+        "row": row.id, "turn": turn_index, "lang": row.lang, "multi_turn": row.multi_turn, "kind": row.kind,
+        "unanswerable": row.unanswerable, "question": turn.question, "answer": answer,
+        "refused": refused, "grounding": response.get("grounding"), "reason": response.get("reason"),
+        "correct": (refused if row.unanswerable else
+                    (not refused and answer_correct(answer, turn.answers, turn.any) and all(items or []))),
         "hit_rank": first_hit_rank(retrieved, turn.evidence) if answerable and turn.evidence else None,
         "retrieved_n": len(retrieved),
         "offsets_valid": [docs.get(c["doc_id"], "")[c["start"]:c["end"]] == c["text"] for c in citations] if docs else [],
         "citation_supported": support if answered else [],
-        "faithfulness": faithfulness(response.get("answer", ""), [c["text"] for c in citations]) if answered and citations else None,
+        "items": items,
+        "parts_cited": parts_cited,
+        "repeated_citation": repeated_citation(citations) if not refused and citations else None,
+        "faithfulness": faithfulness(answer, [c["text"] for c in citations]) if answered and citations else None,
         "timings_ms": response.get("timings_ms", {}),
     }
 
@@ -126,6 +141,7 @@ def aggregate(results: list[dict]) -> dict[str, float | None]:
     def share(items, pred):
         return sum(1 for i in items if pred(i)) / len(items) if items else None
 
+    itemised = [r for r in ans if r.get("items") is not None]
     cited = [r for r in ans if r["citation_supported"]]
     all_support = [s for r in cited for s in r["citation_supported"]]
     offsets = [v for r in ok for v in r["offsets_valid"]]
@@ -140,11 +156,18 @@ def aggregate(results: list[dict]) -> dict[str, float | None]:
         "accuracy_zh": share([r for r in ans if r["lang"] == "zh" and not r["multi_turn"]], lambda r: r["correct"]),
         "accuracy_en": share([r for r in ans if r["lang"] == "en" and not r["multi_turn"]], lambda r: r["correct"]),
         "accuracy_multi_turn": share([r for r in ans if r["multi_turn"]], lambda r: r["correct"]),
+        **{f"accuracy_{kind}": share([r for r in ans if r.get("kind", "single") == kind and not r["multi_turn"]],
+                                     lambda r: r["correct"]) for kind in ("single", "multi", "list")},
+        "item_recall": mean([sum(r["items"]) / len(r["items"]) for r in itemised if r["items"]]),
+        "all_items": share(itemised, lambda r: not r["refused"] and all(r["items"])),
         "refusal_accuracy": share([r for r in ok if r["unanswerable"]], lambda r: r["refused"]),
         "false_refusal_rate": share(ans, lambda r: r["refused"]),
         "offset_validity": share(offsets, bool),
         "citation_recall": share([r for r in ans if not r["refused"]], lambda r: any(r["citation_supported"])),
         "citation_precision": share(all_support, bool),
+        "parts_cited": share([r for r in itemised if r.get("parts_cited") is not None], lambda r: r["parts_cited"]),
+        "repeated_citation_rate": share([r for r in ok if r.get("repeated_citation") is not None],
+                                        lambda r: r["repeated_citation"]),
         "faithfulness": mean([r["faithfulness"] for r in ans]),
     }
     for k, values in timing.items():
@@ -210,16 +233,99 @@ def load_rows(paths: list[Path]) -> tuple[list[Row], list[str]]:
     return rows, problems
 
 
-def write_outputs(out: Path, summary: dict[str, dict], by_config: dict[str, list[dict]], meta: dict) -> None:
+# Code whose change alters what an index holds (chunks, sentences, vectors): part of the eval index's key.
+INDEX_CODE = ("index/chunker.py", "index/loader.py", "index/ingest.py", "rag/text.py", "rag/embedding.py")
+
+
+def corpus_key(paths: list[Path], settings) -> str:
+    """Hash of the corpus files, the chunking settings and the indexing code: same key → same index."""
+    from index.ingest import expand_paths
+    from rag.config import REPO_ROOT
+
+    digest = hashlib.sha256(f"{settings.chunk_min_chars}:{settings.chunk_max_chars}".encode())
+    for f in sorted(expand_paths(paths), key=lambda f: f.name):
+        digest.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    for name in INDEX_CODE:
+        source = REPO_ROOT / name
+        digest.update(source.read_bytes() if source.is_file() else name.encode())
+    return digest.hexdigest()[:16]
+
+
+def eval_index(paths: list[Path], settings, progress: bool = True):
+    """Settings for a private index of exactly these documents, built once per corpus key and reused.
+
+    It lives in `<data_dir>/eval-index/<key>/` (embedded Chroma, even when the user's store is a
+    server); `models` links to the user's model folder so the local model is joined only once.
+    """
+    import shutil
+
+    from index.ingest import index_paths
+    from rag.retrieval import CorpusCache
+    from rag.store import Store
+
+    folder = settings.data_dir / "eval-index" / corpus_key(paths, settings)
+    eval_settings = settings.model_copy(update={"data_dir": folder, "chroma_url": None, "collection": "rag_chunks"})
+    done = folder / "complete"
+    if done.is_file():
+        return eval_settings
+    if folder.exists():  # an interrupted build: start again
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    settings.models_path.mkdir(parents=True, exist_ok=True)
+    (folder / "models").symlink_to(settings.models_path.resolve(), target_is_directory=True)
+    store = Store(eval_settings)
+    report = index_paths(paths, eval_settings, store=store, progress=progress)
+    CorpusCache(store).get()
+    done.write_text(json.dumps({"corpus": [str(p) for p in paths], "index": report.summary()}), encoding="utf-8")
+    return eval_settings
+
+
+def dataset_name(path: Path) -> str:
+    """`cmrc_zh/test` for evals/datasets/cmrc_zh/test.jsonl; the file name elsewhere."""
+    from rag.config import REPO_ROOT
+
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT / "evals" / "datasets").with_suffix(""))
+    except ValueError:
+        return path.stem
+
+
+def run_datasets(paths: list[Path], configs: list[Config], target_for: Callable[[list[Path] | None], Any],
+                 problems: list[str] | None = None, progress: bool = True) -> dict[str, dict[str, list[dict]]]:
+    """Each dataset against a target for its own corpus (None: the user's index); {dataset: {config: results}}."""
+    by_dataset: dict[str, dict[str, list[dict]]] = {}
+    current_key, target = object(), None
+    for path in paths:
+        rows, bad = load_dataset(path)
+        if problems is not None:
+            problems += bad
+        corpus = corpus_for(path)
+        key = tuple(corpus) if corpus else None
+        if key != current_key:  # one target at a time: a pipeline per corpus, built when first needed
+            target, current_key = target_for(corpus), key
+        name = dataset_name(path)
+        by_config = run(rows, configs, target, progress=progress)
+        for results in by_config.values():
+            for r in results:
+                r["dataset"] = name
+        by_dataset[name] = by_config
+    return by_dataset
+
+
+def write_outputs(out: Path, summary: dict[str, dict[str, dict]], by_dataset: dict[str, dict[str, list[dict]]],
+                  meta: dict) -> None:
+    """summary and results are keyed by dataset, then by config."""
     from evals.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
     with (out / "results.jsonl").open("w", encoding="utf-8") as fh:
-        for results in by_config.values():
-            for r in results:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        for by_config in by_dataset.values():
+            for results in by_config.values():
+                for r in results:
+                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_report(out, summary, by_config, meta)
+    write_report(out, summary, by_dataset, meta)
 
 
 def timestamp() -> str:

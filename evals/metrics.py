@@ -39,11 +39,41 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+Span = tuple[str | None, tuple[int, int] | None]  # (doc_id, (start, end)) of an evidence string, if found
+
+
+def _cites(c: dict, span: Span) -> bool:
+    doc_id, where = span
+    return where is not None and c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), where)
+
+
 def citation_support(citations: list[dict], evidence: tuple[int, int] | None, doc_id: str | None) -> list[bool]:
     """Per citation: does its span overlap the evidence span of the same document?"""
-    if evidence is None:
-        return [False] * len(citations)
-    return [c["doc_id"] == doc_id and overlaps((c["start"], c["end"]), evidence) for c in citations]
+    return spans_support(citations, [(doc_id, evidence)])
+
+
+def spans_support(citations: list[dict], spans: list[Span]) -> list[bool]:
+    """Per citation: does it overlap any of the evidence spans (a multi-part row has one per part)?"""
+    return [any(_cites(c, s) for s in spans) for c in citations]
+
+
+def locate(docs: dict[str, str], evidence: str) -> Span:
+    """The first document holding the evidence string, and its span there."""
+    for doc_id, text in docs.items():
+        if evidence and (span := evidence_span(text, evidence)):
+            return doc_id, span
+    return None, None
+
+
+def covers_all(citations: list[dict], spans: list[Span]) -> bool:
+    """Is every evidence span overlapped by at least one citation?"""
+    return all(any(_cites(c, s) for c in citations) for s in spans)
+
+
+def repeated_citation(citations: list[dict]) -> bool:
+    """The same (doc_id, start, end) span cited under two numbers."""
+    keys = [(c["doc_id"], c["start"], c["end"]) for c in citations]
+    return len(set(keys)) < len(keys)
 
 
 def content_units(text: str) -> set[str]:
@@ -53,7 +83,7 @@ def content_units(text: str) -> set[str]:
 
 def faithfulness(answer: str, cited_texts: list[str]) -> float | None:
     """Share of the answer's content tokens and numbers found in the cited spans."""
-    units = content_units(answer.replace("According to the documents:", ""))
+    units = content_units(re.sub(r"^(According to the documents|The closest passage in the documents \(\w+\)|文档中最相关的原文（英文）)[:：]\s*", "", answer))
     if not units:
         return None
     support = norm(" ".join(cited_texts))

@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 from rag.config import Settings, get_settings
 from rag.store import StoreUnreachable
 from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentsAdded,
-                        DocumentText, ErrorResponse, RejectedFile, ValidationErrorResponse, streaming_response_doc)
+                        DocumentText, ErrorResponse, RejectedFile, UnknownDocuments, ValidationErrorResponse,
+                        streaming_response_doc)
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("rag.access")
@@ -129,6 +130,11 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
         return JSONResponse(status_code=503, content={"detail": detail}, headers={"Retry-After": "5"})
 
     app.add_exception_handler(StoreUnreachable, _store_down)
+
+    @app.exception_handler(UnknownDocuments)
+    async def _unknown_documents(request: Request, exc: UnknownDocuments):
+        errors = [{"loc": ["body", "doc_ids"], "msg": str(exc), "type": "value_error"}]
+        return JSONResponse(status_code=422, content={"detail": f"doc_ids: {exc}", "errors": errors})
     app.add_exception_handler(httpx.TransportError, _store_down)  # chromadb's HTTP client, mid-request
 
     @app.exception_handler(RequestValidationError)
@@ -263,14 +269,23 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
     app.include_router(router(get_pipeline, settings.backend, auth=require_key))
 
-    if with_ui and not settings.api_key:  # the UI has no key prompt: with a key set, serve only the API
+    if with_ui:  # with RAG_API_KEY the page sits behind a sign-in (ui/signin.py); keys stay on the server
         import gradio as gr
 
         from rag.backends import BACKENDS
         from ui.app import CSS, JS, build_ui
+        from ui.documents import DocumentsApi
+        from ui.examples import CorpusExamples
+        from ui.signin import install
 
-        demo = build_ui(get_pipeline, list(BACKENDS), settings.backend, settings.top_k)
-        app = gr.mount_gradio_app(app, demo, path="/", css=CSS, js=JS, footer_links=[])
+        sessions = install(app, settings)
+        demo = build_ui(get_pipeline, list(BACKENDS), settings.backend, settings.top_k,
+                        documents=DocumentsApi(app, settings.api_key, settings.admin_key), sessions=sessions,
+                        examples=CorpusExamples(get_pipeline, settings.ui_examples))
+        # gradio's own upload limit only bounds the temp file; the API's limit and message apply below it
+        app = gr.mount_gradio_app(app, demo, path="/", css=CSS, js=JS, footer_links=[],
+                                  auth_dependency=sessions.user if sessions.enabled else None,
+                                  max_file_size=int(settings.max_upload_mb * 4 * 1024 * 1024))
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -18,8 +19,16 @@ def _settings(args) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
+def _sample_marker(settings: Settings) -> Path:
+    """Records that this store has been set up, so the sample is added on the first start only
+    (one marker per store: collection, and Chroma server if any)."""
+    where = f"-{hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:8]}" if settings.chroma_url else ""
+    return settings.data_dir / f"initialized-{settings.collection}{where}"
+
+
 def ensure_index(settings: Settings) -> None:
-    """Index the default corpus when the store holds no documents."""
+    """On a fresh store, index the sample corpus once; never again after that,
+    so a user who removed every document does not get the sample back."""
     from index.ingest import index_paths
     from rag.store import Store
 
@@ -27,9 +36,16 @@ def ensure_index(settings: Settings) -> None:
     interrupted = store.repair()
     for name in interrupted:
         print(f"warning: {name} was only partly indexed and has been removed; add it again", file=sys.stderr)
+    marker = _sample_marker(settings)
     if store.counts()["documents"] == 0:
-        print(f"index is empty: indexing {settings.corpus_dir}", file=sys.stderr)
+        if marker.exists():
+            print("no documents indexed: add some on the page, with `rag index PATH`, "
+                  "or the sample with `rag index --sample`", file=sys.stderr)
+            return
+        print(f"first start: indexing the sample {settings.corpus_dir}", file=sys.stderr)
         print(index_paths([settings.corpus_dir], settings, store=store).summary(), file=sys.stderr)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
 
 
 def cmd_index(args) -> int:
@@ -37,7 +53,8 @@ def cmd_index(args) -> int:
     from rag.store import Store
 
     settings = _settings(args)
-    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    paths = [Path(p) for p in args.paths] + ([settings.corpus_dir] if args.sample else [])
+    paths = paths or [settings.corpus_dir]
     store = Store(settings)
     store.repair()
     report = index_paths(paths, settings, store=store, rebuild=args.rebuild)
@@ -137,8 +154,8 @@ def cmd_migrate(args) -> int:
 
 def cmd_eval(args) -> int:
     from evals.harness import (DEFAULT_CONFIGS, Config, HttpTarget, InProcessTarget, aggregate, check_thresholds,
-                               load_rows, run, timestamp, write_outputs)
-    from evals.report import table
+                               eval_index, run_datasets, timestamp, write_outputs)
+    from evals.report import CONSOLE_METRICS, table
     from rag.config import REPO_ROOT
 
     fail_under = {}
@@ -150,25 +167,35 @@ def cmd_eval(args) -> int:
             print(f"error: --fail-under wants metric=value, got {item!r}", file=sys.stderr)
             return 2
     datasets = [Path(p) for p in (args.dataset or [REPO_ROOT / "evals" / "datasets" / "dev.jsonl"])]
-    rows, problems = load_rows(datasets)
-    for problem in problems:
-        print(problem, file=sys.stderr)
     configs = [Config.parse(c) for c in (args.config or DEFAULT_CONFIGS)]
     settings = _settings(args)
-    if args.url:
-        target = HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
-    else:
+
+    def target_for(corpus):
+        """A dataset with a corpus (manifest.json) gets an index of its own; otherwise the user's index."""
+        if args.url:
+            if corpus:
+                print(f"warning: --url: the server's documents are used, not {', '.join(map(str, corpus))}",
+                      file=sys.stderr)
+            return HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
+        if corpus:
+            return InProcessTarget(eval_index(corpus, settings))
         ensure_index(settings)
-        target = InProcessTarget(settings)
-    by_config = run(rows, configs, target)
-    summary = {name: aggregate(results) for name, results in by_config.items()}
+        return InProcessTarget(settings)
+
+    problems: list[str] = []
+    by_dataset = run_datasets(datasets, configs, target_for, problems)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    summary = {name: {config: aggregate(results) for config, results in by_config.items()}
+               for name, by_config in by_dataset.items()}
     out = Path(args.out)
-    write_outputs(out, summary, by_config, {"when": timestamp(), "datasets": [str(d) for d in datasets],
-                                            "target": args.url or "in-process"})
-    print(table(summary, ["hit@3", "mrr", "accuracy", "refusal_accuracy", "citation_precision",
-                          "faithfulness", "p50_total_ms"]))
+    write_outputs(out, summary, by_dataset, {"when": timestamp(), "datasets": [str(d) for d in datasets],
+                                             "target": args.url or "in-process"})
+    failures = []
+    for name, configs_summary in summary.items():
+        print(f"\n{name}\n" + table(configs_summary, CONSOLE_METRICS))
+        failures += [f"{name}: {f}" for f in check_thresholds(configs_summary, fail_under)]
     print(f"report: {out / 'report.md'}")
-    failures = check_thresholds(summary, fail_under)
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
     return 1 if failures else 0
@@ -181,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index files or folders (default: the bundled corpus)")
     p.add_argument("paths", nargs="*")
     p.add_argument("--rebuild", action="store_true", help="drop every document first")
+    p.add_argument("--sample", action="store_true", help="also index the sample corpus (RAG_CORPUS_DIR)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer one question")

@@ -1,8 +1,9 @@
 """Sentence-level evidence: which sentences of the retrieved chunks answer the question.
 
 Shared by every answer backend: the extractive backend quotes the selected
-sentences, the LLM backends are prompted with them, and the refusal gate
-uses the same scores to decide that the documents do not hold the answer.
+sentences, the LLM backends are prompted with them, and the grounding policy
+(rag/grounding.py) reads the same features to decide that the documents do not
+hold the answer. This module only measures; it decides nothing.
 """
 
 from __future__ import annotations
@@ -15,23 +16,99 @@ from llama_index.core.schema import NodeWithScore
 
 from rag.bm25 import BM25
 from rag.store import Store
-from rag.text import NUMBER, detect_lang, sentence_spans, tokenize, trim_span
+from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
-# What kind of answer the question wants, and how to recognise it in a sentence.
+# What kind of answer the question wants, and how to recognise it in a sentence. Each entry: (kind, how the question
+# asks for it, what fills it). Place and person are recognised by part-of-speech tags (see `fills`).
 _ASKS = [
+    # "when" is answered by a year, a date, a weekday, a time of day or a relative time: accept any of them
     ("date", re.compile(r"哪一天|哪天|几月几日|几月|何时|什么时候|日期|\bwhen\b|\bwhat date\b|\bon what date\b", re.I),
-     re.compile(r"\d{1,2}月(\d{1,2}日)?|\d{4}\s*年|\d{4}")),
-    ("year", re.compile(r"哪一?年|何年|几年|\bwhat year\b|\bwhich year\b|\bwhich years\b|\bwhat years\b|\bwhen\b", re.I),
-     re.compile(r"\d{4}")),
+     re.compile(r"\d|[年月日天周]|星期|上午|下午|晚上|早上|期间|之前|之后|以来|[一二三四五六七八九十]+月"
+                r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b"
+                r"|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|\b(?:morning|afternoon|evening|night|noon|midnight|"
+                r"week|month|year|day|spring|summer|autumn|fall|winter|today|yesterday|tomorrow|ago|later|before|after|"
+                r"during|since|until|century|decade)s?\b", re.I)),
+    ("year", re.compile(r"哪一?年|何年|\bwhat year\b|\bwhich year\b|\bwhich years\b|\bwhat years\b|\bin what year\b", re.I),
+     re.compile(r"(?<!\d)\d{4}(?!\d)")),
     ("ordinal", re.compile(r"第几|哪一个|\bwhich (?:place|rank)\b", re.I),
-     re.compile(r"第[一二两三四五六七八九十\d]+|首[个次位届]|最[大高]")),
+     re.compile(r"第[一二两三四五六七八九十\d]+|首[个次位届]|最[大高]|\b(?:first|second|third|\d+(?:st|nd|rd|th))\b", re.I)),
     # a count or amount: digits that are not a year, or a numeral with a measure word
-    ("number", re.compile(r"多少|(?<!第)几[个次大位国项名%]|how many|how much|what percentage|\bnumber of\b", re.I),
-     re.compile(r"(?<!\d)(?!(?:19|20)\d\d(?!\d))\d+|[二两三四五六七八九十百千万亿]+[个次大度项名位家倍成届轮]"
-                r"|一[次度项届轮]|[%％]")),
+    ("number", re.compile(r"多少|(?<!第)几[个次大位国项名%家种条所岁年天]|how many|how much|how long|how old|how far"
+                          r"|what percentage|\bnumber of\b", re.I),
+     re.compile(r"(?<!\d)(?!(?:19|20)\d\d(?!\d))\d+|[一二两三四五六七八九十百千万亿]+[个次大度项名位家倍成届轮种条所岁年天]"
+                r"|一[次度项届轮]|[%％]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)),
+    ("person", re.compile(r"是谁|谁是|由谁|谁[^们]|哪位|哪几位|哪两位|什么人|\bwho\b|\bwhom\b|\bwhose\b", re.I), None),
+    ("place", re.compile(r"哪里|哪儿|何地|何处|什么地方|哪座城市|哪个城市|哪个国家|哪国|\bwhere\b|\bwhich (?:city|country|"
+                         r"town|state|place|region)\b", re.I), None),
 ]
 _ORDINAL = re.compile(r"第[一二两三四五六七八九十\d]+|[一二两三四五六七八九十\d]+[次届轮]|\d+(?:\.\d+)?")
+_YEAR = re.compile(r"(?<!\d)(?:1[6-9]|20)\d\d(?!\d)")
 _MONTH_DAY = re.compile(r"几月几日|哪一天|哪天|\bwhat date\b|\bon what date\b", re.I)
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*[a-z][\w'’-]*\b|\b[A-Z]{2,}\b")
+
+# Words that frame a question without being about its topic: they never count as key terms.
+QUESTION_WORDS = frozenset(
+    """many much long often far old big large small does did do done can could would should will shall has have had
+    may might must also only any some kind type sort called name named exactly approximately roughly total overall
+    一共 总共 共 大约 约 多长 多久 多大 多远 多高 哪家 哪所 哪项 哪类 哪国 哪些人 多少次 怎么办 为何 是否 有没有 叫 叫做 称为 名字""".split()
+)
+_LATIN_TOKEN = re.compile(r"^[a-z][a-z'-]+$")
+_SUFFIXES = ("ingly", "edly", "ing", "iest", "ies", "ied", "est", "ers", "ed", "es", "er", "ly", "s", "y", "e")
+
+
+def _stem(word: str) -> str:
+    """A crude English stem for matching ("employs" ~ "employed", "busiest" ~ "busy"), never shorter than 4."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+# Counts and demonstratives frame a question ("哪两位", "四个", "第几个", "这次", "那份"), and the noun a question word
+# asks for names the kind of answer, which the answer need not repeat ("哪座城市" → 东京, "什么职务", "which branch").
+_FRAME = re.compile(r"^(?:第?[几两一二三四五六七八九十百千\d]+|[这那该此本每各])[个位次项座名家种条大届份件篇段年天届轮点方面]*$")
+_ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九十]?[个位座家所条种项件份类名次]?|\b(?:which|what|whose)\s+",
+                       re.I)
+_QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|如何|怎|为何|何)")
+
+
+def key_terms(question: str) -> list[str]:
+    """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
+    or the noun right after a question word (the kind of thing asked for), each once."""
+    asked_nouns: set[str] = set()
+    for m in _ASKS_FOR.finditer(question):
+        following = tokenize(question[m.end():m.end() + 12])
+        if following:
+            asked_nouns.add(following[0])
+    return list(dict.fromkeys(t for t in tokenize(question)
+                              if t not in QUESTION_WORDS and t not in asked_nouns and not _FRAME.match(t)
+                              and not _QUESTION_WORD.match(t)))
+
+
+def term_in(term: str, text_lower: str) -> bool:
+    if term in text_lower:
+        return True
+    return bool(_LATIN_TOKEN.match(term)) and _stem(term) in text_lower
+
+
+def weighted_coverage(terms: list[str], text: str, bm25: BM25) -> tuple[float, list[str]]:
+    """IDF-weighted share of the terms that occur in the text, and the missing terms (rarest first)."""
+    text = text.lower()
+    total = hit = 0.0
+    missing = []
+    for term in terms:
+        w = bm25.idf(term)
+        total += w
+        if term_in(term, text):
+            hit += w
+        else:
+            missing.append((w, term))
+    return (hit / total if total else 0.0), [t for _, t in sorted(missing, reverse=True)]
+
+
+def asked_types(question: str) -> list[str]:
+    return [name for name, asks, _ in _ASKS if asks.search(question)]
 
 
 @dataclass
@@ -47,6 +124,10 @@ class Evidence:
     dense: float
     chunk_rank: int
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    context: str = field(default="", repr=False, compare=False)  # its chunk, section title and document name
+    coverage: float = 0.0  # IDF-weighted share of the question's key terms in the sentence, those only in its context half
+    missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, rarest first
+    lang: str = "zh"
 
 
 @dataclass
@@ -54,8 +135,10 @@ class EvidenceSet:
     question: str
     lang: str
     ranked: list[Evidence] = field(default_factory=list)
-    answerable: bool = False
+    answerable: bool = False  # set by the grounding policy
     reason: str = ""
+    strong: bool = False  # the policy found the evidence strong enough to overrule a model refusal
+    judged: float | None = None  # the answerability judge's P(the evidence states the answer), when asked
 
     def selected(self, max_sentences: int = 3, ratio: float = 0.85) -> list[Evidence]:
         """The best sentence plus close runners-up (list answers span sentences), in document order."""
@@ -65,33 +148,82 @@ class EvidenceSet:
         chosen = [e for e in self.ranked[:max_sentences] if e.score >= best * ratio]
         return sorted(chosen, key=lambda e: (e.doc_id, e.start))
 
+    @property
+    def pair(self) -> str:
+        """Question language, then source language: zh-zh, en-en, en-zh, zh-en."""
+        return f"{self.lang}-{self.ranked[0].lang if self.ranked else self.lang}"
 
-def asked_types(question: str) -> list[str]:
-    return [name for name, asks, _ in _ASKS if asks.search(question)]
+
+def _names(text: str, kind: str) -> set[str]:
+    """Candidate answers to who / where: capitalised Latin words (not function words), and in Chinese the words
+    jieba tags as names (nr, ns, nt, nz) — for "who" any noun, since titles and organisations answer it too."""
+    import jieba.posseg
+
+    from rag.text import STOPWORDS
+
+    names = {m.group() for m in _CAPITALISED.finditer(text) if m.group().lower() not in STOPWORDS}
+    if re.search(r"[\u3400-\u9fff]", text):
+        tags = ("ns",) if kind == "place" else ("nr", "nrt", "nrfg", "ns", "nt", "nz", "n", "eng")
+        names |= {w for w, tag in jieba.posseg.cut(text) if tag in tags and len(w) >= 2}
+    return names
 
 
-def has_type(kind: str, text: str, question: str) -> bool:
+def place_names(text: str) -> set[str]:
+    """Words jieba tags as places (ns)."""
+    import jieba.posseg
+
+    return {w for w, tag in jieba.posseg.cut(text) if tag == "ns"}
+
+
+_PLACE_SUFFIX = re.compile(r"[\u3400-\u9fff]+(?:市|省|县|区|州|国|岛|镇|村|街|路|馆|中心|大学|学院|港|湾|广场|机场|酒店|宫|厅)")
+_TITLE_SUFFIX = re.compile(r"[\u3400-\u9fff]+(?:长|主席|总统|总理|首相|大臣|部长|主任|经理|总裁|董事|教授|校长|书记|秘书|馆员|主持人|负责人|代表|委员)")
+
+
+def fills(kind: str, text: str, question: str) -> bool:
+    """Does the text hold a value of the asked kind that the question does not already name?"""
+    q_lower = question.lower()
     if kind == "date" and _MONTH_DAY.search(question):
-        return bool(re.search(r"\d{1,2}月\d{1,2}日", text))
+        return bool(re.search(r"\d{1,2}月\d{1,2}日|\b\d{1,2}\s+[A-Z][a-z]+|\b[A-Z][a-z]+\s+\d{1,2}\b", text))
+    if kind in ("person", "place"):
+        found = {n for n in _names(text, kind) if n.lower() not in q_lower}
+        extra = _PLACE_SUFFIX if kind == "place" else _TITLE_SUFFIX
+        found |= {m.group() for m in extra.finditer(text) if m.group() not in question}
+        return bool(found)
     pattern = next(p for name, _, p in _ASKS if name == kind)
-    return bool(pattern.search(text))
+    return any(m.group().lower() not in q_lower for m in pattern.finditer(text))
+
+
+_ORDINAL_OF = re.compile(r"第([一二两三四五六七八九十\d]+)[次届轮期个位]|(首)[次届轮期个位]|\b(first|second|third|fourth|fifth|"
+                         r"\d+(?:st|nd|rd|th))\b", re.I)
+_ORDINAL_VALUE = {"首": 1, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5} | {
+    c: i for i, c in enumerate("一二三四五六七八九十", 1)} | {"两": 2}
+
+
+def _ordinals(text: str) -> set[int]:
+    out = set()
+    for m in _ORDINAL_OF.finditer(text):
+        word = next(g for g in m.groups() if g).lower()
+        digits = re.match(r"\d+", word)
+        value = int(digits.group()) if digits else _ORDINAL_VALUE.get(word)
+        if value:
+            out.add(value)
+    return out
+
+
+def contradicted(question: str, evidence: Evidence) -> bool:
+    """The question names a year (or an ordinal: "第二次") that the sentence and its context lack, while the
+    sentence names another one: the evidence is about another event."""
+    around = evidence.text + evidence.context
+    asked = set(_YEAR.findall(question))
+    if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
+        return True
+    asked_ord = _ordinals(question)
+    return bool(asked_ord) and not asked_ord & _ordinals(around) and bool(_ordinals(evidence.text) - asked_ord)
 
 
 def numbers_agree(question: str, text: str) -> bool:
-    """Every number or ordinal the question names must appear in the evidence."""
+    """Every number or ordinal the question names appears in the text."""
     return all(m in text for m in _ORDINAL.findall(question))
-
-
-def lexical_coverage(question_tokens: list[str], text: str, bm25: BM25) -> float:
-    """IDF-weighted share of the question's tokens that occur in the text."""
-    text = text.lower()
-    total = hit = 0.0
-    for tok in set(question_tokens):
-        w = bm25.idf(tok)
-        total += w
-        if tok in text:
-            hit += w
-    return hit / total if total else 0.0
 
 
 def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[str, np.ndarray]:
@@ -109,34 +241,38 @@ def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[str, np.nda
     return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
 
-class EvidenceScorer:
-    """Scores every sentence of the retrieved chunks against the question."""
+def _normalised(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
 
-    # weights and thresholds calibrated on evals/datasets/dev.jsonl (see evals/README.md)
+
+class EvidenceScorer:
+    """Scores every sentence of the retrieved chunks against the question (ranking only; see rag/grounding.py)."""
+
     dense_floor = {"zh": 0.78, "en": 0.70}
     dense_span = {"zh": 0.12, "en": 0.15}
     lexical_weight = {"zh": 0.6, "en": 0.3}
     type_penalty = 0.5
+    duplicate_cosine = 0.97  # two sentences this similar say the same thing: cite one
 
-    def __init__(self, store: Store, embedder, min_score: dict[str, float] | None = None):
+    def __init__(self, store: Store, embedder):
         self.store = store
         self.embedder = embedder
-        self.min_score = min_score or {"zh": 0.55, "en": 0.40}
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)
         result = EvidenceSet(question, lang)
         if not chunks:
-            result.reason = "nothing retrieved"
             return result
-        q_tokens = tokenize(question)
+        terms = key_terms(question)
         q_vec = np.asarray(self.embedder.get_query_embedding(question), dtype=np.float32)
         vectors = _sentences_of(self.store, chunks)
-        kinds = asked_types(question)
+        kinds = [k for k in asked_types(question) if k not in ("person", "place")]
         seen: set[tuple[str, int]] = set()
         for rank, c in enumerate(chunks):
             meta = c.node.metadata
             text, base = c.node.get_content(), int(meta["start"])
+            context = "\n".join((text, meta.get("section", ""), str(meta.get("doc_name", ""))))
+            doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
                 if b - a < 2 or (meta["doc_id"], base + a) in seen:
@@ -144,22 +280,35 @@ class EvidenceScorer:
                 seen.add((meta["doc_id"], base + a))
                 sentence = text[a:b]
                 sid = f"{meta['doc_id']}:{base + a}-{base + b}"
+                s_lang = doc_lang
+                pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
-                lexical = lexical_coverage(q_tokens, sentence, bm25)
-                dense_n = min(max((dense - self.dense_floor[lang]) / self.dense_span[lang], 0.0), 1.0)
-                w_lex = self.lexical_weight[lang]
+                lexical, _ = weighted_coverage(terms, sentence, bm25)
+                in_context, missing = weighted_coverage(terms, sentence + "\n" + context, bm25)
+                coverage = (lexical + in_context) / 2  # a term only in the context (a year, a pronoun's name) counts half
+                dense_n = min(max((dense - self.dense_floor[pair_lang]) / self.dense_span[pair_lang], 0.0), 1.0)
+                w_lex = self.lexical_weight[pair_lang]
                 score = w_lex * lexical + (1 - w_lex) * dense_n + 0.05 / (rank + 1)
-                if kinds and not all(has_type(k, sentence, question) for k in kinds):
+                if kinds and not all(fills(k, sentence, question) for k in kinds):
                     score *= self.type_penalty
-                if not numbers_agree(question, sentence):
+                if not numbers_agree(question, sentence + context):
                     score *= self.type_penalty
                 result.ranked.append(Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence,
-                                              meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid)))
+                                              meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid),
+                                              context, coverage, missing, s_lang))
         result.ranked.sort(key=lambda e: e.score, reverse=True)
-        if not result.ranked:
-            result.reason = "no sentences"
-        elif result.ranked[0].score < self.min_score[lang]:
-            result.reason = f"best evidence score {result.ranked[0].score:.2f} < {self.min_score[lang]}"
-        else:
-            result.answerable = True
+        result.ranked = self._dedupe(result.ranked)
         return result
+
+    def _dedupe(self, ranked: list[Evidence]) -> list[Evidence]:
+        """Near-identical sentences (the same news in two documents) keep only their best-ranked copy."""
+        kept: list[Evidence] = []
+        for e in ranked:
+            norm = _normalised(e.text)
+            if any(norm == _normalised(k.text) or (e.doc_id != k.doc_id and e.vector is not None
+                                                   and k.vector is not None
+                                                   and float(e.vector @ k.vector) >= self.duplicate_cosine)
+                   for k in kept):
+                continue
+            kept.append(e)
+        return kept

@@ -43,6 +43,7 @@ class ChatCompletionRequest(BaseModel):
     model: str = Field("default", description="An answer backend (see /v1/models); anything else means the server's default.")
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=101)
     stream: StrictBool = False
+    doc_ids: list[str] | None = Field(None, description="Extra field: search only these documents (as in /api/ask).")
 
     @field_validator("messages")
     @classmethod
@@ -75,9 +76,10 @@ def to_ask_request(body: ChatCompletionRequest) -> AskRequest:
     last_user = max(i for i, m in enumerate(turns) if m.role == "user")
     try:
         history = [Message(role=m.role, content=m.text()) for m in turns[:last_user]]
-        return AskRequest(question=turns[last_user].text(), history=history[-50:])
+        return AskRequest(question=turns[last_user].text(), history=history[-50:], doc_ids=body.doc_ids)
     except ValidationError as exc:  # e.g. a question that is empty once control characters are dropped
-        raise RequestValidationError([{**e, "loc": ("body", "messages", *e["loc"])} for e in exc.errors()]) from exc
+        where = lambda loc: loc if loc and loc[0] == "doc_ids" else ("messages", *loc)  # noqa: E731
+        raise RequestValidationError([{**e, "loc": ("body", *where(e["loc"]))} for e in exc.errors()]) from exc
 
 
 def router(get_pipeline, default_backend: str, auth=None) -> APIRouter:

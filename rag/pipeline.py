@@ -12,10 +12,13 @@ import time
 from typing import Iterator
 
 from rag.backends import BACKENDS, AnswerBackend, Draft, UnavailableBackend, get_backend
+from rag.backends.extractive import cite
+from rag.compose import DocumentView, as_evidence, asks_for_list, list_items, missing_note, quote_parts, split_question
 from rag.condense import standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
-from rag.evidence import EvidenceScorer
+from rag.evidence import Evidence, EvidenceScorer, EvidenceSet
+from rag.grounding import GroundingPolicy
 from rag.retrieval import CorpusCache, HybridRetriever
 from rag.schema import AskRequest, AskResponse, RetrievedChunk
 from rag.store import Store
@@ -31,8 +34,8 @@ class Pipeline:
         self.store = store or Store(settings)
         self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size, settings.embed_pool)
         self.corpus = CorpusCache(self.store)
-        self.scorer = EvidenceScorer(self.store, self.embedder,
-                                     {"zh": settings.refusal_threshold, "en": settings.refusal_threshold_en})
+        self.scorer = EvidenceScorer(self.store, self.embedder)
+        self.policy = GroundingPolicy(settings.grounding)
         self._backends: dict[str, AnswerBackend] = {}
         self._lock = threading.Lock()
 
@@ -57,9 +60,9 @@ class Pipeline:
         return f"unavailable: {backend.reason}" if isinstance(backend, UnavailableBackend) else "ready"
 
     def retriever(self, top_k: int | None = None, mode: RetrievalMode | None = None,
-                  snapshot=None) -> HybridRetriever:
+                  snapshot=None, doc_ids: list[str] | None = None) -> HybridRetriever:
         return HybridRetriever(self.store, self.embedder, self.settings, mode=mode, top_k=top_k, corpus=self.corpus,
-                               snapshot=snapshot)
+                               snapshot=snapshot, doc_ids=doc_ids)
 
     def events(self, request: AskRequest, backend: str | None = None,
                mode: RetrievalMode | None = None) -> Iterator[Event]:
@@ -68,10 +71,10 @@ class Pipeline:
         history = [m.model_dump() for m in request.history]
         query = standalone_question(request.question, history)
         corpus = self.corpus.get()  # retrieval and evidence scoring see the same generation
-        nodes = self.retriever(request.top_k, mode, snapshot=corpus).retrieve(query)
+        nodes = self.retriever(request.top_k, mode, snapshot=corpus, doc_ids=request.doc_ids).retrieve(query)
         evidence = self.scorer.score(query, nodes, corpus.bm25)
         retrieved_at = time.perf_counter()
-        retrieved = [
+        retrieved = lambda: [  # noqa: E731 - built at the end: a multi-part question retrieves more
             RetrievedChunk(chunk_id=n.node.node_id, doc_id=n.node.metadata["doc_id"], text=n.node.get_content(),
                            start=int(n.node.metadata["start"]), end=int(n.node.metadata["end"]),
                            score=round(n.score or 0.0, 6), dense_score=n.node.metadata.get("dense_score"),
@@ -79,15 +82,27 @@ class Pipeline:
             for n in nodes
         ]
         engine = self.backend(backend)
-        if evidence.answerable:
-            draft: Draft | None = None
+        parts = split_question(request.question) if query == request.question else [query]
+        if len(parts) > 1:  # each part grounded on its own, then composed with one citation per part
+            draft, verdict, more = self._multi_part(query, parts, evidence, request.top_k, mode, corpus,
+                                                    request.doc_ids)
+            nodes = nodes + [n for n in more if n.node.node_id not in {m.node.node_id for m in nodes}]
+            if draft is not None and verdict.answer:
+                yield "delta", draft.text
+        else:
+            verdict = self.policy.decide(request.question, evidence, judge=getattr(engine, "judge", None))
+            draft = self._list_answer(request.question, evidence, corpus) if verdict.answer else None
+            if draft is not None:
+                yield "delta", draft.text
+        if verdict.answer and draft is None:
             for item in engine.answer(request.question, evidence, history):
                 if isinstance(item, Draft):
                     draft = item
                 else:
                     yield "delta", item
             assert draft is not None, "a backend must end with a Draft"
-        else:
+            verdict = self.policy.decide(request.question, evidence, draft)
+        if not verdict.answer:
             draft = Draft(text=refusal_for(request.question), grounding="refused")
             yield "delta", draft.text
         done = time.perf_counter()
@@ -98,13 +113,52 @@ class Pipeline:
             backend=engine.name,
             grounding=draft.grounding,
             notice=draft.notice,
-            retrieved=retrieved,
+            reason=verdict.reason,
+            retrieved=retrieved(),
             timings_ms={
                 "retrieve": round((retrieved_at - started) * 1000, 2),
                 "generate": round((done - retrieved_at) * 1000, 2),
                 "total": round((done - started) * 1000, 2),
             },
         )
+
+    def _list_evidence(self, question: str, evidence: EvidenceSet, corpus) -> list[Evidence] | None:
+        """For a list question whose best evidence introduces a list: the intro and every item after it."""
+        if not asks_for_list(question) or not evidence.ranked:
+            return None
+        intro = evidence.ranked[0]
+        view = DocumentView(corpus.chunks, intro.doc_id)
+        items = list_items(intro, view.text, view.chunk_at, question)
+        return [intro] + [as_evidence(i, intro.score) for i in items] if items else None
+
+    def _list_answer(self, question: str, evidence: EvidenceSet, corpus) -> Draft | None:
+        """The intro and every item of a list, each cited (a small model stops lists short)."""
+        spans = self._list_evidence(question, evidence, corpus)
+        if spans is None:
+            return None
+        text, cited = quote_parts([spans], evidence.lang)
+        return Draft(text=text, citations=cite(cited))
+
+    def _multi_part(self, query: str, parts: list[str], first: EvidenceSet, top_k, mode, corpus, doc_ids=None):
+        """Ground every part on its own (retrieval, evidence, policy); compose the answer from each part's best
+        span (or its list), naming the parts the documents do not cover. Refused only when no part is covered."""
+        composed: list[list[Evidence] | str] = []
+        verdicts, more = [], []
+        for part in parts:
+            nodes = self.retriever(top_k, mode, snapshot=corpus, doc_ids=doc_ids).retrieve(part)
+            more += nodes
+            evidence = self.scorer.score(part, nodes, corpus.bm25)
+            verdict = self.policy.decide(part, evidence)
+            verdicts.append(verdict)
+            if verdict.answer:
+                composed.append(self._list_evidence(part, evidence, corpus) or evidence.selected(1))
+            else:
+                composed.append(missing_note(part, first.lang))
+        if not any(v.answer for v in verdicts):
+            return None, verdicts[0], more
+        text, cited = quote_parts(composed, first.lang)
+        draft = Draft(text=text, citations=cite(cited))
+        return draft, self.policy.decide(query, first, draft), more
 
     def ask(self, request: AskRequest, backend: str | None = None, mode: RetrievalMode | None = None) -> AskResponse:
         for kind, payload in self.events(request, backend, mode):

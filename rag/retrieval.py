@@ -21,6 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.bm25 import BM25, Vocabulary
 from rag.config import RetrievalMode, Settings
+from rag.schema import UnknownDocuments
 from rag.store import Store
 from rag.text import tokenize, tokens_key
 
@@ -127,10 +128,12 @@ class CorpusCache:
 
 class HybridRetriever(BaseRetriever):
     """Dense, BM25 or both (RRF). Node scores are the fused scores; the
-    per-side scores travel in `node.metadata` as `dense_score` / `bm25_score`."""
+    per-side scores travel in `node.metadata` as `dense_score` / `bm25_score`.
+    With `doc_ids`, both sides search only those documents."""
 
     def __init__(self, store: Store, embedder, settings: Settings, mode: RetrievalMode | None = None,
-                 top_k: int | None = None, corpus: CorpusCache | None = None, snapshot: _Corpus | None = None):
+                 top_k: int | None = None, corpus: CorpusCache | None = None, snapshot: _Corpus | None = None,
+                 doc_ids: list[str] | None = None):
         super().__init__()
         self.store = store
         self.embedder = embedder
@@ -139,13 +142,29 @@ class HybridRetriever(BaseRetriever):
         self.top_k = top_k or settings.top_k
         self.corpus = corpus or CorpusCache(store)
         self.snapshot = snapshot  # a corpus already fetched for this question (one generation check, not two)
+        self.doc_ids = sorted(set(doc_ids)) if doc_ids else None
+
+    def _scope(self, corpus: _Corpus) -> set[str] | None:
+        """The chunk ids the question may use (None: all); unknown document ids raise."""
+        if self.doc_ids is None:
+            return None
+        wanted, seen, allowed = set(self.doc_ids), set(), set()
+        for cid, (_, meta) in corpus.chunks.items():
+            if meta.get("doc_id") in wanted:
+                seen.add(meta["doc_id"])
+                allowed.add(cid)
+        if wanted - seen:
+            raise UnknownDocuments(sorted(wanted - seen))
+        return allowed
 
     def _dense(self, query: QueryBundle, corpus: _Corpus, k: int) -> list[tuple[str, float]]:
         embedding = query.embedding or self.embedder.get_query_embedding(query.query_str)
         query.embedding = embedding
+        where = {"doc_id": {"$in": self.doc_ids}} if self.doc_ids else None
         # ids and distances only: the texts come from the corpus (asking Chroma for them costs 3x the search);
         # fetch extra in case some hits belong to documents still being indexed
-        got = self.store.chunks.query(query_embeddings=[embedding], n_results=k + 8, include=["distances"])
+        got = self.store.chunks.query(query_embeddings=[embedding], n_results=k + 8, where=where,
+                                      include=["distances"])
         hits = [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0]) if cid in corpus.chunks]
         return hits[:k]
 
@@ -157,15 +176,26 @@ class HybridRetriever(BaseRetriever):
             return 0.0
         return self.settings.bm25_weight * sum(t in corpus.bm25.postings for t in tokens) / len(tokens)
 
+    @staticmethod
+    def _sparse(tokens: list[str], corpus: _Corpus, k: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+        if allowed is None:
+            return corpus.bm25.top_tokens(tokens, k)
+        scores = corpus.bm25.scores(tokens)
+        ids = corpus.bm25.ids
+        hits = [i for i in np.flatnonzero(scores > 0).tolist() if ids[i] in allowed]
+        hits.sort(key=lambda i: -scores[i])
+        return [(ids[i], float(scores[i])) for i in hits[:k]]
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         corpus = self.snapshot or self.corpus.get()
-        if not corpus.chunks:
+        allowed = self._scope(corpus)
+        if not corpus.chunks or allowed == set():
             return []
         k = self.top_k
         fetch = max(k * 4, 20)
         dense = self._dense(query_bundle, corpus, fetch) if self.mode in ("hybrid", "dense") else []
         tokens = tokenize(query_bundle.query_str)  # once, for the BM25 ranking and its weight
-        sparse = corpus.bm25.top_tokens(tokens, fetch) if self.mode in ("hybrid", "bm25") else []
+        sparse = self._sparse(tokens, corpus, fetch, allowed) if self.mode in ("hybrid", "bm25") else []
         fused: dict[str, float] = {}
         for ranking, weight in ((dense, 1.0), (sparse, self._bm25_weight(tokens, corpus))):
             for rank, (cid, _) in enumerate(ranking):

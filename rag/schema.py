@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_MESSAGES = 50
+MAX_DOC_IDS = 200
 
 
 def _clean(text: str) -> str:
@@ -17,6 +18,14 @@ def _clean(text: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError("text contains invalid characters (lone surrogates)") from exc
     return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable() or ord(ch) > 0x9F)
+
+
+class UnknownDocuments(ValueError):
+    """`doc_ids` names documents that are not (or no longer) indexed: a 422, like any invalid field."""
+
+    def __init__(self, doc_ids: list[str]):
+        super().__init__(f"unknown document id(s): {', '.join(doc_ids)}")
+        self.doc_ids = doc_ids
 
 
 class Message(BaseModel):
@@ -34,6 +43,10 @@ class AskRequest(BaseModel):
                                    description="Earlier turns, oldest first.")
     top_k: StrictInt | None = Field(None, ge=1, le=50, description="Chunks to retrieve (default from settings).")
     stream: StrictBool = Field(False, description="Answer as server-sent events: `delta`… then `done`.")
+    doc_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=MAX_DOC_IDS,
+        description="Search only these documents (ids from `GET /api/documents`); absent or empty: all. "
+                    "An unknown id is a 422.")
 
     @field_validator("question")
     @classmethod
@@ -77,6 +90,9 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Chunks retrieval returned, best first.")
     notice: str | None = None
+    reason: str = Field("grounded", description=(
+        "Why the answer stands or was refused: `grounded`, or a refusal reason from the grounding policy: "
+        "`no_evidence`, `key_term_missing`, `contradiction`, `type_not_filled`, `model_refused`, `echo`."))
 
 
 class DocumentOut(BaseModel):

@@ -32,11 +32,53 @@ STOPWORDS = frozenset(
 )
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Split text[start:end] into contiguous spans that together cover it exactly.
+# Latin text needs a real segmenter (abbreviations, initials, decimals): nltk's Punkt model, whose data ships
+# inside llama-index-core. It runs only on pieces that have a Latin full stop followed by a space.
+_LATIN_PERIOD = re.compile(r"[A-Za-z0-9)\]\"'”’][.!?]+[\"'”’)\]]*\s+\S")
+_ITEM_LABEL = re.compile(r"(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)]")
+# Common abbreviations Punkt's English model lacks (tested in tests/test_text.py).
+EXTRA_ABBREVIATIONS = frozenset("e.g i.e no nos fig figs approx dept est gov mt blvd vol vols pp b.a m.a b.sc m.sc "
+                                "cf al rev ed eds tel ext".split())
 
-    Each span runs up to and including its terminator (and trailing newlines),
-    so the spans partition the range: nothing is lost between sentences.
+
+@lru_cache(maxsize=1)
+def _punkt():
+    import importlib.resources
+
+    import nltk
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    data = str(importlib.resources.files("llama_index.core") / "_static" / "nltk_cache")
+    if data not in nltk.data.path:
+        nltk.data.path.append(data)
+    tokenizer = PunktTokenizer("english")
+    tokenizer._params.abbrev_types.update(EXTRA_ABBREVIATIONS)
+    return tokenizer
+
+
+def _latin_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split one piece at Latin sentence ends with Punkt; the spans stay contiguous (whitespace goes with the
+    sentence before it) and cover text[start:end] exactly."""
+    piece = text[start:end]
+    if not _LATIN_PERIOD.search(piece):
+        return [(start, end)]
+    cuts = [a for a, _ in _punkt().span_tokenize(piece)][1:]
+    bounds = [0] + [c for c in cuts if 0 < c < len(piece)] + [len(piece)]
+    spans: list[tuple[int, int]] = []
+    for a, b in zip(bounds, bounds[1:]):
+        if spans and _ITEM_LABEL.fullmatch(piece[spans[-1][0]:spans[-1][1]].strip()):
+            spans[-1] = (spans[-1][0], b)  # "1. First item." is one sentence
+        elif b > a:
+            spans.append((a, b))
+    return [(start + a, start + b) for a, b in spans]
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split text[start:end] into contiguous spans that together cover it exactly, in any language.
+
+    Chinese terminators (。！？；…) and line breaks end a sentence outright; inside what remains, Latin prose is
+    split by Punkt, which keeps "Dr. Hart", "U.S.", "e.g." and "2.4" whole. Each span runs up to and including its
+    terminator and the whitespace after it, so nothing is lost between sentences.
     """
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
@@ -47,10 +89,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         while stop < end and text[stop] == "\n":
             stop += 1
         if stop > pos:
-            spans.append((pos, stop))
+            spans.extend(_latin_spans(text, pos, stop))
             pos = stop
     if pos < end:
-        spans.append((pos, end))
+        spans.extend(_latin_spans(text, pos, end))
     return spans
 
 

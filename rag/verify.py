@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.evidence import Evidence
-from rag.text import NUMBER, REFUSAL, detect_lang, tokenize
+from rag.text import NUMBER, REFUSAL, detect_lang, sentence_spans, tokenize
 
 MARKER_OPENERS = "[【(（"
 # a citation marker as small models write it: [1], [1, 2], 【2】, (3), [编号2], [source 1]
@@ -47,9 +47,7 @@ def clean_sentence(text: str) -> str:
 
 
 def _pieces(text: str) -> list[str]:
-    if re.search(r"[\u3400-\u9fff]", text):
-        return re.findall(r"[^。！？!?\n]+[。！？!?]*", text)
-    return re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def split_sentences(text: str) -> list[str]:

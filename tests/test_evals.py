@@ -94,3 +94,166 @@ def test_eval_command_writes_report_and_fails_under(indexed_settings, tmp_path):
     assert len((tmp_path / "out" / "results.jsonl").read_text().splitlines()) == 2
     bad = subprocess.run(cmd + ["--fail-under", "p50_total_ms=0.001"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 1 and "FAIL" in bad.stderr
+
+
+# ---- multi-part / list rows, corpus manifests, committed datasets ----
+
+from evals.dataset import corpus_for, parse_row  # noqa: E402
+from evals.metrics import norm  # noqa: E402
+
+DOCS = {"d": "甲公司的董事长是张三。总经理是李四。财务总监是王五。", "e": "另一份文件。"}
+
+
+def _cite(doc, text):
+    start = DOCS[doc].index(text)
+    return {"doc_id": doc, "start": start, "end": start + len(text), "text": text}
+
+
+def _multi_row(**kw):
+    return parse_row({"id": "m", "question": "董事长和总经理分别是谁？", "kind": "multi", "parts": [
+        {"answers": ["张三"], "evidence": "董事长是张三"},
+        {"answers": ["李四"], "evidence": "总经理是李四"},
+        {"answers": ["赵六"], "evidence": "", "missing": True},
+    ], **kw}, 1)
+
+
+def test_parts_fill_the_row_answers_and_evidence_and_missing_parts_are_not_required():
+    row = _multi_row()
+    assert row.turns[0].evidence == "董事长是张三"
+    assert [p.answers for p in row.required_parts] == [["张三"], ["李四"]]
+    with pytest.raises(ValueError):
+        parse_row({"question": "q", "kind": "several"}, 1)
+    with pytest.raises(ValueError):
+        parse_row({"question": "q", "parts": [{"evidence": "x"}]}, 1)
+    assert parse_row({"question": "q", "parts": [{"any": ["4th", "fourth"]}]}, 1).parts[0].any == ["4th", "fourth"]
+
+
+def test_item_recall_all_items_and_parts_cited():
+    row = _multi_row()
+    both = score_turn(row, 0, {"answer": "董事长是张三[1]，总经理是李四[2]。", "refused": False,
+                               "citations": [_cite("d", "董事长是张三"), _cite("d", "总经理是李四")]}, DOCS)
+    one = score_turn(row, 0, {"answer": "董事长是张三[1]。", "refused": False,
+                              "citations": [_cite("d", "甲公司的董事长是张三。")]}, DOCS)
+    refused = score_turn(row, 0, {"answer": "无法回答", "refused": True, "citations": []}, DOCS)
+    single = score_turn(parse_row({"id": "s", "question": "谁是财务总监？", "answers": ["王五"],
+                                   "evidence": "财务总监是王五"}, 1),
+                        0, {"answer": "王五[1]", "refused": False, "citations": [_cite("d", "财务总监是王五")]}, DOCS)
+    assert both["items"] == [True, True] and one["items"] == [True, False] and single["items"] is None
+    summary = aggregate([both, one, refused, single])
+    assert summary["item_recall"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert summary["all_items"] == pytest.approx(1 / 3)
+    assert summary["parts_cited"] == 0.5  # refused rows are not in it; `one` cites only the first part
+    assert summary["accuracy_multi"] == pytest.approx(1 / 3) and summary["accuracy_single"] == 1.0
+    assert summary["accuracy_list"] is None
+
+
+def test_list_row_without_parts_counts_each_answer_key():
+    row = parse_row({"id": "l", "question": "有哪些高管？", "kind": "list", "answers": ["张三", "李四", "王五"],
+                     "evidence": "董事长是张三"}, 1)
+    r = score_turn(row, 0, {"answer": "张三、王五[1]", "refused": False, "citations": [_cite("d", "董事长是张三")]}, DOCS)
+    assert r["items"] == [True, False, True] and r["parts_cited"] is True
+    assert aggregate([r])["item_recall"] == pytest.approx(2 / 3)
+
+
+def test_repeated_citation_rate_and_reason_field():
+    row = parse_row({"id": "s", "question": "q", "answers": ["张三"], "evidence": "董事长是张三"}, 1)
+    twice = score_turn(row, 0, {"answer": "张三[1][2]", "refused": False, "reason": None,
+                                "citations": [_cite("d", "董事长是张三"), _cite("d", "董事长是张三")]}, DOCS)
+    once = score_turn(row, 0, {"answer": "张三[1]", "refused": False, "citations": [_cite("d", "董事长是张三")]}, DOCS)
+    refusal = score_turn(parse_row({"id": "u", "question": "q", "unanswerable": True}, 1), 0,
+                         {"answer": "无法回答", "refused": True, "reason": "no_evidence", "citations": []}, DOCS)
+    assert refusal["reason"] == "no_evidence" and refusal["repeated_citation"] is None
+    assert aggregate([twice, once, refusal])["repeated_citation_rate"] == 0.5
+
+
+def test_manifest_names_the_corpus_relative_to_itself(tmp_path):
+    (tmp_path / "corpora" / "c").mkdir(parents=True)
+    sets = tmp_path / "datasets" / "s"
+    sets.mkdir(parents=True)
+    (sets / "test.jsonl").write_text("", encoding="utf-8")
+    assert corpus_for(sets / "test.jsonl") is None
+    (sets / "manifest.json").write_text(json.dumps({"corpus": "../../corpora/c"}), encoding="utf-8")
+    assert corpus_for(sets / "test.jsonl") == [(tmp_path / "corpora" / "c").resolve()]
+    (sets / "manifest.json").write_text(json.dumps({"corpus": ["../../corpora/nope"]}), encoding="utf-8")
+    with pytest.raises(FileNotFoundError):
+        corpus_for(sets / "test.jsonl")
+    (sets / "manifest.json").write_text(json.dumps({"corpus": 3}), encoding="utf-8")
+    with pytest.raises(ValueError):
+        corpus_for(sets / "test.jsonl")
+
+
+def _committed_sets():
+    from conftest import REPO_ROOT
+
+    return sorted(p for p in (REPO_ROOT / "evals" / "datasets").glob("*/manifest.json"))
+
+
+@pytest.mark.parametrize("manifest", _committed_sets(), ids=lambda p: p.parent.name)
+def test_committed_dataset_is_grounded_in_its_corpus(manifest):
+    """Every evidence is in the corpus, no unanswerable answer is, and calibration/test do not overlap."""
+    from index.ingest import expand_paths
+    from index.loader import load_file
+
+    splits = {name: load_dataset(manifest.parent / f"{name}.jsonl") for name in ("calibration", "test")}
+    corpus = "\n".join(load_file(f)[1] for f in expand_paths(corpus_for(manifest.parent / "test.jsonl")))
+    flat = norm(corpus)
+    for name, (rows, problems) in splits.items():
+        assert problems == [] and len(rows) >= 10, name
+        assert sum(r.unanswerable for r in rows) >= 0.3 * len(rows) or all(r.kind != "single" for r in rows), name
+        for row in rows:
+            evidences = [t.evidence for t in row.turns] + [p.evidence for p in row.required_parts]
+            if row.unanswerable:
+                assert not row.parts, row.id
+                for key in [k for t in row.turns for k in t.answers + t.any]:
+                    assert norm(key) not in flat, (row.id, key)
+            else:
+                assert all(e and e in corpus for e in evidences), (row.id, [e for e in evidences if e not in corpus])
+                for p in row.parts:
+                    if p.missing:
+                        assert not any(norm(k) in flat for k in p.answers), row.id
+    ids = {name: {r.id for r in rows} for name, (rows, _) in splits.items()}
+    questions = {name: {t.question for r in rows for t in r.turns} for name, (rows, _) in splits.items()}
+    assert not ids["calibration"] & ids["test"] and not questions["calibration"] & questions["test"]
+    source = manifest.parent / "rows.jsonl"  # hand-written sets: the splits are exactly its rows
+    if source.is_file():
+        assert ids["calibration"] | ids["test"] == {r.id for r in load_dataset(source)[0]}
+
+
+def test_eval_builds_and_reuses_an_index_for_a_dataset_with_a_corpus(tmp_path):
+    """A manifest's corpus gets its own index under <data_dir>/eval-index/<key>, reused when unchanged."""
+    import subprocess
+    import sys
+
+    from conftest import make_settings, settings_env
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "lighthouse.txt").write_text(
+        "The Harbour Lighthouse\n\nThe lighthouse at Port Elm was built in 1874 by Dr. Alma Reyes. "
+        "Its lamp is visible from 22 nautical miles.\n", encoding="utf-8")
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "manifest.json").write_text(json.dumps({"corpus": ["../docs"]}), encoding="utf-8")
+    (tmp_path / "set" / "q.jsonl").write_text(json.dumps(
+        {"id": "1", "question": "Who built the lighthouse at Port Elm?", "answers": ["Alma Reyes"], "lang": "en",
+         "evidence": "built in 1874 by Dr. Alma Reyes"}) + "\n", encoding="utf-8")
+    settings = make_settings(tmp_path / "data")
+    cmd = [sys.executable, "-m", "rag.cli", "eval", "--dataset", str(tmp_path / "set" / "q.jsonl"),
+           "--config", "extractive:hybrid:3", "--out", str(tmp_path / "out")]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=settings_env(settings), timeout=300)
+    assert first.returncode == 0, first.stderr
+    built = list((tmp_path / "data" / "eval-index").glob("*/complete"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    assert not (tmp_path / "data" / "chroma").exists()  # the user's index was not touched
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["q"]["extractive:hybrid:3"]["hit@k"] == 1.0
+    again = subprocess.run(cmd, capture_output=True, text=True, env=settings_env(settings), timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert [p.stat().st_mtime_ns for p in (tmp_path / "data" / "eval-index").glob("*/complete")] == [stamp]
+
+
+def test_a_citation_of_any_required_part_counts_for_citation_precision():
+    row = _multi_row()
+    r = score_turn(row, 0, {"answer": "张三[1]，李四[2]，王五[3]", "refused": False,
+                            "citations": [_cite("d", "董事长是张三"), _cite("d", "总经理是李四"), _cite("d", "财务总监是王五")]},
+                   DOCS)
+    assert r["citation_supported"] == [True, True, False] and r["parts_cited"] is True

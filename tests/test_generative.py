@@ -171,46 +171,62 @@ def test_unverifiable_names_rule():
     assert unverifiable_names("It was chaired by Mr. Blair.", "Who chaired it?", "拉米") == {"Blair"}
 
 
-# Loose evidence: above the refusal gate, below STRONG_EVIDENCE (the topic matches, the asked detail may not).
+# Loose evidence: above the refusal gate, below the pair's `strong` threshold (the topic matches, the detail may
+# not). Built by hand, so the tests do not hang on one question's scores.
 LOOSE_CITY_Q = "2007年美俄战略安全对话是在哪座城市举行的？"
 LOOSE_Q = "英国是CPTPP的第几个域外成员？"
 
 
-def test_evidence_strength_of_the_loose_questions(pipeline):
-    from rag.backends.generative import STRONG_EVIDENCE
+def _loose(corpus_text, question, *sentences, strong=False):
+    from rag.evidence import Evidence, EvidenceSet
 
-    for q in (LOOSE_CITY_Q, LOOSE_Q):
-        ev = pipeline.scorer.score(q, pipeline.retriever().retrieve(q), pipeline.corpus.get().bm25)
-        assert ev.answerable and ev.ranked[0].score < STRONG_EVIDENCE["zh"], (q, ev.ranked[0].score)
-    ev = pipeline.scorer.score(CPTPP_Q, pipeline.retriever().retrieve(CPTPP_Q), pipeline.corpus.get().bm25)
-    assert ev.ranked[0].score >= STRONG_EVIDENCE["zh"]
-
-
-def test_model_refusal_over_loose_evidence_is_asked_again_then_refused(pipeline, fake):
-    fake.enqueue("文档中没有找到相关信息，无法回答该问题。", "资料中没有提到举行会议的城市。")
-    r = _ask(pipeline, LOOSE_CITY_Q)
-    assert r.refused and r.grounding == "refused" and r.citations == []
-    assert r.answer == "文档中没有找到相关信息，无法回答该问题。"
-    assert len(fake.prompts) == 2 and "[2] " in fake.prompts[0] and "[2] " not in fake.prompts[1]
+    ranked = []
+    for i, sentence in enumerate(sentences):
+        start = corpus_text.index(sentence)
+        ranked.append(Evidence("japan-uk-economic-2plus2", "japan-uk-economic-2plus2:00000", start,
+                               start + len(sentence), sentence, "", 0.7 - 0.05 * i, 0.5, 0.85, i))
+    return EvidenceSet(question, "zh", ranked, answerable=True, strong=strong)
 
 
-def test_model_refusal_over_loose_evidence_retried_with_the_best_sentence_can_answer(pipeline, fake, corpus_text):
-    fake.enqueue("文档中没有找到相关信息，无法回答该问题。", "英国是CPTPP的首个域外成员[1]。")
-    r = _ask(pipeline, LOOSE_Q)
-    assert not r.refused and r.grounding == "verified" and "首个" in r.answer
-    _valid(r, corpus_text)
+def _answer(pipeline, llm, evidence):
+    from rag.backends import Draft
+
+    backend = GroundedLLMBackend("fake", llm, Verifier(pipeline.embedder))
+    draft = [d for d in backend.answer(evidence.question, evidence, []) if isinstance(d, Draft)][0]
+    return draft, pipeline.policy.decide(evidence.question, evidence, draft)
 
 
-def test_model_refusal_over_strong_evidence_is_not_retried(pipeline, fake):
-    fake.enqueue("文档中没有找到相关信息，无法回答该问题。")
-    r = _ask(pipeline, CPTPP_Q)
-    assert r.grounding == "fallback" and len(fake.prompts) == 1
+CITY_SOURCES = ("一般认为由外交部长和国防部长共同主持的“2+2”会议机制正式起源于2007年的美俄战略安全对话,当时两国主要围绕美国在欧洲部署"
+                "导弹防御系统等战略安全议题展开了磋商。",
+                "首次美日经济版“2+2”会议于2022年7月在华盛顿举行")
+MEMBER_SOURCES = ("英国于2024年正式加入CPTPP,成为该机制首个域外成员。", "日方欢迎英国加入《全面与进步跨太平洋伙伴关系协定》(CPTPP)")
 
 
-def test_city_question_answered_without_a_place_over_loose_evidence_is_refused(pipeline, fake):
-    fake.enqueue("2007年美俄战略安全对话主要围绕导弹防御系统展开[1]。")
-    r = _ask(pipeline, LOOSE_CITY_Q)
-    assert r.refused and r.grounding == "refused"
+def test_model_refusal_over_loose_evidence_is_asked_again_then_refused(pipeline, corpus_text):
+    llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。", "资料中没有提到举行会议的城市。")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_CITY_Q, *CITY_SOURCES))
+    assert draft.failure == "model_refused" and (verdict.answer, verdict.reason) == (False, "model_refused")
+    assert len(llm.prompts) == 2 and "[2] " in llm.prompts[0] and "[2] " not in llm.prompts[1]
+
+
+def test_model_refusal_over_loose_evidence_retried_with_the_best_sentence_can_answer(pipeline, corpus_text):
+    llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。", "英国是CPTPP的首个域外成员[1]。")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES))
+    assert verdict.answer and draft.grounding == "verified" and "首个" in draft.text
+    assert draft.citations[0].text == MEMBER_SOURCES[0]
+
+
+def test_model_refusal_over_strong_evidence_is_not_retried_and_falls_back(pipeline, corpus_text):
+    llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True))
+    assert verdict.answer and draft.grounding == "fallback" and draft.failure == "model_refused"
+    assert len(llm.prompts) == 1
+
+
+def test_city_question_answered_without_a_place_over_loose_evidence_is_refused(pipeline, corpus_text):
+    llm = FakeLLM().enqueue("2007年美俄战略安全对话主要围绕导弹防御系统展开[1]。")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_CITY_Q, *CITY_SOURCES))
+    assert draft.failure == "type_not_filled" and (verdict.answer, verdict.reason) == (False, "type_not_filled")
 
 
 def test_answer_that_stops_inside_a_list_falls_back_to_the_whole_sentence(pipeline, fake, corpus_text):

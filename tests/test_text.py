@@ -1,4 +1,4 @@
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from rag.text import detect_lang, refusal_for, sentence_spans, tokenize, trim_span
 
@@ -30,3 +30,61 @@ def test_tokenize_drops_stop_words_and_punctuation():
     tokens = tokenize("英国哪一年正式加入CPTPP？")
     assert "英国" in tokens and "cptpp" in tokens
     assert "哪一年" not in tokens and "？" not in tokens
+
+
+# --- any-language segmentation ---------------------------------------------------------------------------------
+
+from hypothesis import assume  # noqa: E402
+
+from rag.text import EXTRA_ABBREVIATIONS  # noqa: E402
+
+_ABBREVIATIONS = ["Dr.", "Mr.", "Mrs.", "Prof.", "U.S.", "U.K.", "e.g.", "i.e.", "No.", "Fig.", "Inc.", "St.", "approx."]
+_words = st.sampled_from(["the", "report", "Hart", "library", "rose", "in", "branch", "said", "percent", "会议", "合作"])
+
+
+def _cuts(text: str) -> set[int]:
+    return {a for a, _ in sentence_spans(text)[1:]}
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(_words, st.sampled_from([" ", ". ", "。", "! ", "\n", ", "])), max_size=40))
+def test_sentence_spans_cover_mixed_text_exactly(pieces):
+    text = "".join(w + sep for w, sep in pieces)
+    spans = sentence_spans(text)
+    assert "".join(text[a:b] for a, b in spans) == text
+    assert all(b > a for a, b in spans)
+    assert all(spans[i][1] == spans[i + 1][0] for i in range(len(spans) - 1))
+
+
+@settings(deadline=None)
+@given(st.sampled_from(_ABBREVIATIONS), _words, _words, st.integers(0, 999), st.integers(0, 99))
+def test_never_splits_inside_an_abbreviation_or_a_number(abbr, w1, w2, whole, frac):
+    number = f"{whole}.{frac}"
+    text = f"The {w1} met {abbr} Hart on {number} days. Then {w2} {number} left."
+    cuts = _cuts(text)
+    for token in (abbr, number):
+        at = 0
+        while (at := text.find(token, at)) >= 0:
+            assert not any(at < c < at + len(token) + 1 for c in cuts), (token, text, cuts)
+            at += 1
+    assume(abbr not in ("No.", "Fig."))  # these take a number after them, never a name
+    assert text.index("Then") in cuts
+
+
+def test_english_prose_is_split_into_sentences():
+    text = ("The chief librarian is Dr. Hart. She came from the U.S. Library of Congress in 2019. "
+            "Visits rose 2.4 percent to 1.2 million, e.g. at the Main branch.")
+    sentences = [text[a:b].strip() for a, b in sentence_spans(text)]
+    assert sentences == ["The chief librarian is Dr. Hart.", "She came from the U.S. Library of Congress in 2019.",
+                         "Visits rose 2.4 percent to 1.2 million, e.g. at the Main branch."]
+
+
+def test_list_items_headings_and_chinese_with_english():
+    text = "Opening hours\n1. Monday to Friday.\n2. Saturday. Closed Sunday.\n他说：“合作很好。”Then it ended."
+    sentences = [text[a:b].strip() for a, b in sentence_spans(text)]
+    assert sentences == ["Opening hours", "1. Monday to Friday.", "2. Saturday.", "Closed Sunday.", "他说：“合作很好。”",
+                         "Then it ended."]
+
+
+def test_extra_abbreviations_are_lower_case_without_final_dot():
+    assert all(a == a.lower() and not a.endswith(".") for a in EXTRA_ABBREVIATIONS)

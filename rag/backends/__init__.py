@@ -18,6 +18,7 @@ class Draft:
     citations: list[Citation] = field(default_factory=list)
     grounding: str = "verified"
     notice: str | None = None
+    failure: str | None = None  # why a generated answer was replaced by a quote: the grounding policy reads it
 
 
 class AnswerBackend(Protocol):
@@ -57,12 +58,18 @@ def get_backend(settings: Settings, name: str | None = None, embedder=None) -> A
             from rag.llm import local_llm
             from rag.verify import Verifier
 
-            return GroundedLLMBackend("local", local_llm(settings), Verifier(embedder))
+            from rag.judge import judge_for
+
+            return GroundedLLMBackend("local", local_llm(settings), Verifier(embedder), settings.grounding.relevance,
+                                      judge_for(settings, "local"))
         case "openai":
             from rag.backends.generative import GroundedLLMBackend
             from rag.llm import remote_llm
             from rag.verify import Verifier
 
-            return GroundedLLMBackend("openai", remote_llm(settings), Verifier(embedder))
+            from rag.judge import judge_for
+
+            return GroundedLLMBackend("openai", remote_llm(settings), Verifier(embedder), settings.grounding.relevance,
+                                      judge_for(settings, "openai"))
         case other:
             raise ValueError(f"unknown answer backend {other!r}; choose one of {', '.join(BACKENDS)}")

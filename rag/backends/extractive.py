@@ -14,12 +14,24 @@ def cite(evidence: list[Evidence]) -> list[Citation]:
                      score=round(e.score, 4), section=e.section) for i, e in enumerate(evidence, 1)]
 
 
+_SOURCE_LANGUAGE = {"zh": "Chinese", "en": "English"}
+
+
 def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentences: int = 3) -> Draft:
-    """The best sentences verbatim; with a notice it stands in for an answer that failed."""
+    """The best sentences verbatim; with a notice it stands in for an answer that failed.
+
+    Across languages a quote cannot answer in the question's language, so it is introduced, in the question's
+    language, as passages in the source's language rather than passed off as the answer."""
+    question_lang, source_lang = evidence.pair.split("-")
     chosen = evidence.selected(max_sentences)
     citations = cite(chosen)
     body = "".join(f"{c.text}[{c.n}]" for c in citations)
-    text = body if evidence.lang == "zh" else f"According to the documents: {body}"
+    if question_lang == source_lang:
+        text = body if question_lang == "zh" else f"According to the documents: {body}"
+    elif question_lang == "en":
+        text = f"The closest passage in the documents ({_SOURCE_LANGUAGE[source_lang]}): {body}"
+    else:
+        text = f"文档中最相关的原文（英文）：{body}"
     if fallback_notice:
         return Draft(text=text, citations=citations, grounding="fallback", notice=fallback_notice)
     return Draft(text=text, citations=citations)

@@ -1,0 +1,179 @@
+"""Calibrate the grounding policy's thresholds on calibration splits (`python -m evals.calibrate`).
+
+Each question of the given datasets is retrieved and scored once; the policy's checks that do not depend on a
+threshold (contradiction, asked type) are evaluated once; then a grid over each language pair's `min_score` and
+`min_coverage` is searched for the most questions handled right (answerable: not refused and the extractive quote
+holds the answer; unanswerable: refused), with false refusals kept at or below `--max-false-refusal`. The result is
+what `rag/config.py` ships; the test splits are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evals.dataset import corpus_for, load_dataset
+from evals.metrics import answer_correct
+
+
+@dataclass
+class Case:
+    dataset: str
+    pair: str
+    unanswerable: bool
+    score: float
+    coverage: float
+    lexical: float  # the best sentence's own key-term coverage
+    dense: float
+    contradicted: bool
+    type_ok: bool
+    correct: bool  # the extractive quote holds the answer
+    question: str = ""
+    judged: float | None = None  # the answerability judge's probability (with --judge)
+
+
+def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) -> list[Case]:
+    from evals.harness import eval_index
+    from rag.evidence import asked_types, contradicted, fills
+    from rag.pipeline import Pipeline
+
+    cases: list[Case] = []
+    for path in paths:
+        rows, _ = load_dataset(path)
+        corpus = corpus_for(path)
+        pipeline = Pipeline(eval_index(corpus, settings) if corpus else settings)
+        snapshot = pipeline.corpus.get()
+        for row in rows:
+            if row.multi_turn:
+                continue
+            turn = row.turns[0]
+            q = turn.question
+            ev = pipeline.scorer.score(q, pipeline.retriever(snapshot=snapshot).retrieve(q), snapshot.bm25)
+            if not ev.ranked:
+                cases.append(Case(str(path), ev.pair, row.unanswerable, 0.0, 0.0, 0.0, 0.0, False, False, False, q))
+                continue
+            best = ev.ranked[0]
+            kinds = asked_types(q)
+            chosen = ev.selected()
+            type_ok = not kinds or any(all(fills(k, e.text, q) for k in kinds) for e in chosen)
+            quote = "".join(e.text for e in chosen)
+            correct = not row.unanswerable and answer_correct(quote, turn.answers, turn.any)
+            judged = None
+            if judge is not None:
+                from rag.grounding import JUDGED_SENTENCES
+
+                sentences = [e.text for e in ev.ranked[:JUDGED_SENTENCES]]
+                key = json.dumps([q, sentences], ensure_ascii=False)
+                if cache is None or key not in cache:
+                    p = judge.probability(q, sentences, ev.lang)
+                    if cache is None:
+                        cache = {}
+                    cache[key] = p
+                judged = cache[key]
+            cases.append(Case(str(path), ev.pair, row.unanswerable, best.score, best.coverage, best.lexical, best.dense,
+                              contradicted(q, best), type_ok, correct, q, judged))
+    return cases
+
+
+def outcome(cases: list[Case], min_score: float, min_coverage: float, types: bool, contradiction: bool,
+            min_judge: float = 0.0) -> dict:
+    refused = np.array([c.score < min_score or c.coverage < min_coverage or (contradiction and c.contradicted)
+                        or (types and not c.type_ok) or (c.judged is not None and c.judged < min_judge)
+                        for c in cases])
+    unans = np.array([c.unanswerable for c in cases])
+    correct = np.array([c.correct for c in cases])
+    n_ans, n_un = max((~unans).sum(), 1), max(unans.sum(), 1)
+    return {
+        "refusal": float((refused & unans).sum() / n_un),
+        "false_refusal": float((refused & ~unans).sum() / n_ans),
+        "correct": float((~refused & ~unans & correct).sum() / n_ans),
+        "right": float(((refused & unans) | (~refused & ~unans & correct)).sum() / len(cases)),
+    }
+
+
+def search(cases: list[Case], max_false_refusal: float, types: bool, contradiction: bool,
+           judge_grid=(0.0,)) -> tuple[float, float, float, dict]:
+    """The thresholds that handle the most questions right within the false-refusal budget (ties: the lowest)."""
+    best = None
+    for min_score in np.arange(0.2, 1.0, 0.025):
+        for min_coverage in np.arange(0.0, 0.95, 0.05):
+            for min_judge in judge_grid:
+                got = outcome(cases, min_score, min_coverage, types, contradiction, min_judge)
+                if got["false_refusal"] > max_false_refusal:
+                    continue
+                key = (got["refusal"] + got["correct"], -min_judge, -min_coverage, -min_score)
+                if best is None or key > best[0]:
+                    best = (key, round(float(min_score), 3), round(float(min_coverage), 2), round(float(min_judge), 2), got)
+    assert best is not None
+    return best[1], best[2], best[3], best[4]
+
+
+def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
+    """The shipped thresholds applied to each dataset (per pair), as the pipeline's evidence gate would."""
+    for dataset in sorted({c.dataset for c in cases}):
+        for pair in sorted({c.pair for c in cases if c.dataset == dataset}):
+            sub = [c for c in cases if c.dataset == dataset and c.pair == pair]
+            th = grounding.thresholds(pair)
+            if judged and th.min_judge > 0:
+                th = th.with_judge()
+            got = outcome(sub, th.min_score, th.min_coverage, grounding.check_types, grounding.check_contradiction,
+                          th.min_judge if judged else 0.0)
+            print(f"{dataset} {pair} ({len(sub)} questions, {sum(c.unanswerable for c in sub)} unanswerable, "
+                  f"{'with' if judged else 'without'} judge): " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.config import get_settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", action="append", type=Path, required=True, help="a calibration split")
+    parser.add_argument("--max-false-refusal", type=float, default=0.08)
+    parser.add_argument("--out", type=Path, help="write the cases and the chosen thresholds as JSON")
+    parser.add_argument("--judge", action="store_true", help="also ask the local model's answerability judge")
+    parser.add_argument("--judge-cache", type=Path, help="JSON file of judge answers, read and updated")
+    parser.add_argument("--report", action="store_true",
+                        help="no search: the shipped thresholds' outcome per dataset (for test splits)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    judge = cache = None
+    if args.judge:
+        from rag.judge import judge_for
+
+        judge = judge_for(settings, "local")
+        cache = json.loads(args.judge_cache.read_text()) if args.judge_cache and args.judge_cache.exists() else {}
+    cases = collect(args.dataset, settings, judge, cache)
+    if args.judge_cache and cache is not None:
+        args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
+    current = settings.grounding
+    if args.report:
+        return report_shipped(cases, current, judge is not None)
+    report: dict = {"pairs": {}}
+    for pair in sorted({c.pair for c in cases}):
+        sub = [c for c in cases if c.pair == pair]
+        th = current.thresholds(pair)
+        now = outcome(sub, th.min_score, th.min_coverage, current.check_types, current.check_contradiction)
+        print(f"{pair}: {len(sub)} questions ({sum(c.unanswerable for c in sub)} unanswerable)")
+        print(f"  shipped  min_score={th.min_score} min_coverage={th.min_coverage}: {now}")
+        grids = [("no judge", (0.0,))] + ([("judge", tuple(np.arange(0.0, 0.85, 0.05)))] if judge else [])
+        for label, judge_grid in grids:
+            for types in (False, True):
+                for contradiction in (False, True):
+                    s, cov, mj, got = search(sub, args.max_false_refusal, types, contradiction, judge_grid)
+                    print(f"  {label}: types={types!s:5} contradiction={contradiction!s:5} → min_score={s} "
+                          f"min_coverage={cov} min_judge={mj}: " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
+                    report["pairs"].setdefault(pair, []).append(
+                        {"judge": label, "types": types, "contradiction": contradiction, "min_score": s,
+                         "min_coverage": cov, "min_judge": mj, **got})
+    if args.out:
+        args.out.write_text(json.dumps({"report": report, "cases": [vars(c) for c in cases]}, ensure_ascii=False,
+                                       indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

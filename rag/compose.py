@@ -1,0 +1,279 @@
+"""Answers that need several passages: multi-part questions and lists spread over sentences or paragraphs.
+
+`split_question` turns "X和Y分别是谁", "What is A, and what is B?", "2022年和2023年各…" or "何时、在哪里" into
+sub-questions; the pipeline grounds each on its own (retrieval, evidence, the grounding policy) and `compose`
+joins the parts with one citation each, naming a part the documents do not cover instead of guessing it.
+`list_items` follows a sentence that introduces a list ("以下三项工作：", "四大领域:", "the following:") to the
+items after it in the same section, so every item is cited. Everything quoted is a verbatim span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.evidence import Evidence
+from rag.text import detect_lang, sentence_spans, trim_span
+
+# --- multi-part questions -------------------------------------------------------------------------------------
+
+_WH_ZH = r"(?:何时|什么时候|哪一年|哪年|哪一天|哪天|几月几日|在哪里|在哪儿|在何地|哪里|何地|谁|多少|什么|哪些|哪个|如何|怎样|为什么|为何)"
+_TWO_WH_ZH = re.compile(rf"({_WH_ZH})\s*(、|和|与|以及|及|还有)\s*({_WH_ZH})")
+_EACH_ZH = re.compile(r"分别|各自|各")
+_CONJ_ZH = re.compile(r"和|与|及|以及|跟|、")
+_WH_EN = (r"(?:what|which|who|whom|whose|when|where|why|how|from which|in which|on which|at which|for which|"
+          r"to which|is|are|was|were|does|do|did|can|could)\b")
+_CLAUSES_EN = re.compile(rf",?\s+(?:and|but)\s+(?={_WH_EN})", re.I)
+_YEAR_PAIR = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:和|与|及|、|至|到|and|or)\s*((?:19|20)\d\d)\s*(年?)", re.I)
+_EACH_EN = re.compile(r"\s*,?\s*\b(?:respectively|each)\b", re.I)
+_SMALL_EN = {"in", "on", "at", "for", "the", "a", "an", "of", "to", "by", "from"}
+
+
+def _clean(part: str, lang: str) -> str:
+    part = part.strip(" ,，、;；")
+    end = "？" if lang == "zh" else "?"
+    return part if part.endswith(("？", "?")) else part + end
+
+
+_BOUNDARY_ZH = "的，,、是 "
+
+
+def _split_chinese_pair(question: str) -> list[str] | None:
+    """"A和B分别…" → ["A…", "B…"]: coordinated items run parallel, so the left item is taken as long as the right
+    one (in characters, widened to whole numbers, stopped at 的/，/、); a "的 + head" that only the right item
+    spells out is shared ("日本和英国的外务大臣" → 日本的外务大臣, 英国的外务大臣)."""
+    each = _EACH_ZH.search(question)
+    if not each:
+        return None
+    head, tail = question[:each.start()], question[each.end():]
+    conj = None
+    for m in _CONJ_ZH.finditer(head):
+        conj = m  # the last conjunction before 分别/各
+    if conj is None:
+        return None
+    right = head[conj.end():]
+    rights = [x for x in right.split("、") if x]
+    width = len(rights[-1] if rights else right)
+    cut = max((i + 1 for i in range(conj.start()) if head[i] in _BOUNDARY_ZH), default=0)
+    if conj.start() - cut > 2 * width + 2:  # no boundary near: as long as the right item, widened to whole numbers
+        cut = conj.start() - width
+        while cut > 0 and head[cut - 1].isascii() and head[cut - 1].isalnum():
+            cut -= 1
+    left = head[cut:conj.start()]
+    prefix = head[:cut]
+    lefts = [x for x in left.split("、") if x]
+    if not lefts or not rights:
+        return None
+    items = lefts + rights
+    shared = rights[-1][rights[-1].index("的"):] if "的" in rights[-1] else ""
+    if shared and all(len(x) <= rights[-1].index("的") for x in lefts):
+        items = [x if "的" in x else x + shared for x in items]
+    return [prefix + item + tail for item in items]
+
+
+def split_question(question: str) -> list[str]:
+    """Sub-questions of a multi-part question; a one-part question comes back alone."""
+    lang = detect_lang(question)
+    text = question.strip()
+    # several questions in one message
+    clauses = [c for c in re.split(r"(?<=[？?])\s*", text) if re.search(r"\w", c)]
+    if len(clauses) > 1:
+        return [p for c in clauses for p in split_question(c)]
+    if lang == "en":
+        clauses = [c for c in _CLAUSES_EN.split(text) if re.search(r"\w", c)]
+        if len(clauses) > 1 and all(len(c.split()) > 2 for c in clauses):  # not "…, and when?"
+            return [_clean(c[:1].upper() + c[1:], lang) for c in clauses]
+    if m := _TWO_WH_ZH.search(text):  # "是何时、在哪里举行的"
+        return [_clean(text[:m.start()] + m.group(1) + text[m.end():], lang),
+                _clean(text[:m.start()] + m.group(3) + text[m.end():], lang)]
+    if m := _YEAR_PAIR.search(text):  # "2022年和2023年各录取了多少人"
+        rest = _EACH_ZH.sub("", text[m.end():], count=1) if lang == "zh" else _EACH_EN.sub("", text[m.end():])
+        suffix = m.group(3)
+        return [_clean(text[:m.start()] + y + suffix + rest, lang) for y in (m.group(1), m.group(2))]
+    if lang == "zh" and (parts := _split_chinese_pair(text)):
+        return [_clean(p, lang) for p in parts]
+    if lang == "en" and (m := re.search(r"\b(?:both\s+)?(\w+(?:\s+\w+)?)\s+and\s+(\w+(?:\s+\w+)?)\b", text)) and (
+            re.search(r"\b(?:respectively|each|both)\b", text, re.I) or _parallel(m.group(1), m.group(2))):
+        a, b = m.group(1).split(), m.group(2).split()
+        if a[0].lower() in _SMALL_EN and b[0].lower() in _SMALL_EN:  # "in January and in February"
+            items = (" ".join(a), " ".join(b))
+        else:
+            items = (a[-1], b[0])  # "primary and secondary caregivers"
+            start = m.start(1) + len(m.group(1)) - len(a[-1])
+            end = m.start(2) + len(b[0])
+            return [_clean(_EACH_EN.sub("", text[:start] + item + text[end:]).replace("both ", ""), lang)
+                    for item in items]
+        return [_clean(_EACH_EN.sub("", text[:m.start(1)] + item + text[m.end(2):]), lang) for item in items]
+    return [text]
+
+
+_MONTHS = ("january february march april may june july august september october november december "
+           "monday tuesday wednesday thursday friday saturday sunday").split()
+
+
+def _parallel(a: str, b: str) -> bool:
+    """Two coordinated phrases that name different values of one kind (months, weekdays, numbers), open with the
+    same preposition ("to begin and to finish"), or are two lower-case words before a shared noun
+    ("primary and secondary caregivers")."""
+    a_words, b_words = a.split(), b.split()
+    wa, wb = a_words[-1].lower(), b_words[-1].lower()
+    if (wa in _MONTHS and wb in _MONTHS) or (wa.isdigit() and wb.isdigit()):
+        return True
+    if len(a_words) == 2 and len(b_words) == 2 and a_words[0].lower() == b_words[0].lower() in _SMALL_EN:
+        return True
+    return (len(b_words) == 2 and a_words[-1].islower() and b_words[0].islower() and a_words[-1] not in _SMALL_EN
+            and b_words[0] not in _SMALL_EN and wa not in _STOP_EN and b_words[0] not in _STOP_EN)
+
+
+_STOP_EN = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "be", "been", "it", "its", "this",
+            "that", "these", "those", "there", "their", "they", "what", "which", "who", "how", "when", "where", "why"}
+
+
+# --- lists ----------------------------------------------------------------------------------------------------
+
+_LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个大项位条种类方面点步]|有什么|包括什么|包含什么"
+                            r"|\bwhich (?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten)\b|\bwhat are\b|\blist\b"
+                            r"|\bwhich \w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b", re.I)
+_INTRODUCES = re.compile(r"[:：]\s*$|以下|如下|下列|\bthe following\b|\bas follows\b"
+                         r"|[一二两三四五六七八九十\d]+(?:大|项|个|点|方面|步)[^，。,]{0,8}[:：]?\s*$", re.I)
+_ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]?|[（(]?[一二三四五六七八九十\d]+[)）.、]"
+                        r"|\d+\.(?!\d)|[-•*·]\s|首先|其次|再次|最后|first(?:ly)?\b|second(?:ly)?\b|third(?:ly)?\b|"
+                        r"finally\b)", re.I)
+_COUNT = re.compile(r"([一二两三四五六七八九十\d]+)\s*(?:大|项|个|点|方面|步|位|种|条)|\b(two|three|four|five|six|seven|"
+                    r"eight|nine|ten)\b", re.I)
+_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
+_EN_NUMERALS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+
+
+def _count(text: str) -> int | None:
+    m = _COUNT.search(text)
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2) or "").lower()
+    if word.isdigit():
+        return int(word)
+    if word in _EN_NUMERALS:
+        return _EN_NUMERALS[word]
+    return _NUMERALS.get(word) if len(word) == 1 else None
+
+
+def asks_for_list(question: str) -> bool:
+    return bool(_LIST_QUESTION.search(question))
+
+
+@dataclass
+class Span:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    chunk_id: str
+    section: str
+
+
+def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: int = 8) -> list[Span]:
+    """The items of a list introduced at the sentence `intro` (or by a later sentence of its paragraph that
+    announces one: "…。会议内容聚焦于四大领域:"), in the same section: one span per item, the announcing sentence
+    first when it is not `intro`.
+
+    A list is announced ("以下三项工作：", "四大领域:", "the following:") or opened by an item right after the intro
+    ("…意涵。一是…"). Items open like one ("一是", "第二", "1.", "- ", "first"), inside that paragraph or at the start
+    of later ones; after an announcement plain paragraphs count too, up to the announced number. A sentence that
+    is itself an item (or elaborates one) starts no list. Empty when no list follows."""
+    line_start = document.rfind("\n", 0, intro.start) + 1
+    if _ITEM_MARK.match(document[line_start:intro.start + 1] or " ") and line_start < intro.start or _ITEM_MARK.match(intro.text):
+        return []
+    line_end = document.find("\n", intro.end)
+    line_end = len(document) if line_end < 0 else line_end
+    rest = [(a, b) for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, intro.end, line_end))
+            if b > a]
+    lead: list[Span] = []
+    if not _INTRODUCES.search(intro.text) and rest and _INTRODUCES.search(document[rest[-1][0]:rest[-1][1]]) \
+            and not any(_ITEM_MARK.match(document[a:b]) for a, b in rest):
+        lead = [_span(intro.doc_id, document, *rest[-1], chunk_at)]  # the paragraph ends by announcing the list
+        rest = []
+    announced = bool(lead) or bool(_INTRODUCES.search(intro.text))
+    if not announced and not (rest and _ITEM_MARK.match(document[rest[0][0]:rest[0][1]])):
+        return []
+    n = _count(lead[0].text if lead else intro.text) or _count(question)
+    cap = min(n or limit, limit)
+    items = [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest if _ITEM_MARK.match(document[a:b])]
+    pos = line_end + 1
+    while pos < len(document) and len(items) < cap:
+        end = document.find("\n", pos)
+        end = len(document) if end < 0 else end
+        spans = [(a, b) for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, pos, end)) if b > a]
+        pos = end + 1
+        if not spans:
+            continue
+        a, b = spans[0]
+        if _chunk_section(chunk_at, intro.doc_id, a) != intro.section:
+            break  # a new section
+        if _ITEM_MARK.match(document[a:b]) or (announced and n and len(document[a:end].strip()) > 25):
+            items.append(_span(intro.doc_id, document, a, b, chunk_at))
+        else:
+            break
+    return lead + items[:cap] if len(items) >= 2 else []
+
+
+def _chunk_section(chunk_at, doc_id: str, offset: int) -> str:
+    found = chunk_at(doc_id, offset)
+    return found[1] if found else ""
+
+
+def _span(doc_id: str, document: str, a: int, b: int, chunk_at) -> Span:
+    chunk_id, section = chunk_at(doc_id, a) or ("", "")
+    return Span(doc_id, a, b, document[a:b], chunk_id, section)
+
+
+class DocumentView:
+    """One document's text and chunk lookup, rebuilt from the corpus snapshot's chunks (they cover it exactly)."""
+
+    def __init__(self, chunks: dict[str, tuple[str, dict]], doc_id: str):
+        rows = sorted(((int(m["start"]), t, cid, m.get("section", "")) for cid, (t, m) in chunks.items()
+                       if m.get("doc_id") == doc_id), key=lambda r: r[0])
+        parts, pos = [], 0
+        for start, text, _, _ in rows:
+            if start + len(text) > pos:
+                parts.append(" " * max(start - pos, 0) + text[max(pos - start, 0):])
+                pos = start + len(text)
+        self.text = "".join(parts)
+        self.rows = rows
+
+    def chunk_at(self, doc_id: str, offset: int) -> tuple[str, str] | None:
+        for start, text, cid, section in self.rows:
+            if start <= offset < start + len(text):
+                return cid, section
+        return None
+
+
+def as_evidence(span: Span, score: float) -> Evidence:
+    return Evidence(span.doc_id, span.chunk_id, span.start, span.end, span.text, span.section, score, 0.0, 0.0, 0)
+
+
+MISSING = {"zh": "文档未提及：{part}", "en": "The documents do not say: {part}"}
+
+
+def missing_note(part: str, lang: str) -> str:
+    return MISSING[lang].format(part=part.strip())
+
+
+def quote_parts(parts: list[list[Evidence] | str], lang: str) -> tuple[str, list[Evidence]]:
+    """Join quoted spans (one list per part) and missing-part notes (strings) into one answer; a span quoted for
+    an earlier part is cited again by its number, not repeated."""
+    cited: list[Evidence] = []
+    pieces: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        for e in part:
+            key = (e.doc_id, e.start, e.end)
+            known = [i for i, c in enumerate(cited, 1) if (c.doc_id, c.start, c.end) == key]
+            if known:
+                if not pieces or not pieces[-1].endswith(f"[{known[0]}]"):
+                    pieces[-1:] = [pieces[-1] + f"[{known[0]}]"] if pieces else []
+                continue
+            cited.append(e)
+            pieces.append(f"{e.text}[{len(cited)}]")
+    return ("" if lang == "zh" else " ").join(pieces), cited

@@ -1,0 +1,102 @@
+"""The grounding policy: the one place that decides whether to answer or refuse, and why.
+
+Every backend goes through it twice (rag/pipeline.py): before generation, on the
+evidence alone (weak evidence is refused without calling a model), and after,
+on the backend's draft (a model refusal over loose evidence stands; an answer
+that only echoes the question is refused). Each check is a principle that holds
+for any document, with thresholds per language pair (question language →
+source language) in `Settings.grounding`, calibrated on the calibration halves
+of evals/datasets (see evals/README.md):
+
+- `no_evidence`: the best sentence scores below the pair's floor;
+- `key_term_missing`: the question's key terms, weighted by IDF over the corpus, are not covered by the best
+  sentence and its context (its chunk, section title and document name);
+- `contradiction`: the question names a year that the evidence lacks while the evidence names another;
+- `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
+  that kind beyond what the question already says;
+- `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
+  (rag/judge.py) is below the pair's `min_judge`;
+- `model_refused`: the model found no answer and the evidence is not strong;
+- `echo`: the answer adds nothing to the question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.backends import Draft
+from rag.config import GroundingSettings
+from rag.evidence import EvidenceSet, asked_types, contradicted, fills
+from rag.text import tokenize
+from rag.verify import strip_markers
+
+REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
+           "model_refused", "echo")
+JUDGED_SENTENCES = 3  # the judge reads the best three sentences, as the model would
+
+
+@dataclass(frozen=True)
+class Verdict:
+    answer: bool
+    reason: str  # "grounded", or one of REASONS
+    detail: str = ""
+
+
+GROUNDED = Verdict(True, "grounded")
+
+
+def adds_information(text: str, question: str) -> bool:
+    """Whether the text says something the question did not already contain."""
+    asked = question.lower()
+    return any(t not in asked for t in tokenize(text))
+
+
+class GroundingPolicy:
+    def __init__(self, settings: GroundingSettings):
+        self.settings = settings
+
+    def decide(self, question: str, evidence: EvidenceSet, draft: Draft | None = None, judge=None) -> Verdict:
+        """Answer or refuse. Without a draft: judge the evidence (and mark it `strong` or not for the backend),
+        asking `judge` (an AnswerabilityJudge) last; with a draft: judge the backend's answer over that evidence."""
+        verdict = (self._judge_evidence(question, evidence, judge) if draft is None
+                   else self._judge_draft(question, evidence, draft))
+        evidence.answerable, evidence.reason = verdict.answer, verdict.reason
+        return verdict
+
+    def _judge_evidence(self, question: str, evidence: EvidenceSet, judge=None) -> Verdict:
+        if not evidence.ranked:
+            return Verdict(False, "no_evidence", "nothing retrieved")
+        s = self.settings
+        asks_judge = judge is not None and s.judge
+        th = s.thresholds(evidence.pair)
+        if asks_judge and th.min_judge > 0:
+            th = th.with_judge()
+        best = evidence.ranked[0]
+        evidence.strong = best.score >= th.strong
+        if best.score < th.min_score:
+            return Verdict(False, "no_evidence", f"best evidence score {best.score:.2f} < {th.min_score}")
+        if th.min_coverage > 0 and best.coverage < th.min_coverage:
+            return Verdict(False, "key_term_missing",
+                           f"key terms covered {best.coverage:.2f} < {th.min_coverage}; missing: {', '.join(best.missing[:3])}")
+        if s.check_contradiction and contradicted(question, best):
+            return Verdict(False, "contradiction", "the evidence is about another year")
+        kinds = asked_types(question)
+        if s.check_types and kinds:
+            chosen = evidence.selected()
+            if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
+                return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
+        if asks_judge and th.min_judge > 0:
+            p = judge.probability(question, [e.text for e in evidence.ranked[:JUDGED_SENTENCES]], evidence.lang)
+            evidence.judged = p
+            if p is not None and p < th.min_judge:
+                return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {th.min_judge}")
+        return GROUNDED
+
+    def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft) -> Verdict:
+        if draft.grounding == "refused":
+            return Verdict(False, draft.failure or "model_refused")
+        if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
+            return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
+        if not adds_information(strip_markers(draft.text), question):
+            return Verdict(False, "echo", "the answer only repeats the question")
+        return GROUNDED

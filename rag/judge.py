@@ -1,0 +1,90 @@
+"""Answerability judge: the language model says whether the evidence states the answer, as a probability.
+
+A small model asked to answer nearly always answers; asked only "does this passage state the answer?", the
+probability it gives "yes" separates answerable from unanswerable questions better than any lexical score
+(evals/README.md, "Calibration"). One token is generated; its top log-probabilities are read from the
+OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
+The grounding policy (rag/grounding.py) decides what the probability means.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import nullcontext
+
+import httpx
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from rag.llm import chatml
+
+log = logging.getLogger(__name__)
+
+SYSTEM = {"zh": "判断【资料】是否直接给出了【问题】的答案。只回答“是”或“否”。",
+          "en": "Decide whether the passage directly states the answer to the question. Reply only yes or no."}
+_YES, _NO = {"yes", "是"}, {"no", "否", "不"}
+
+
+def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
+    passage = "\n".join(sentences)
+    user = (f"【资料】\n{passage}\n\n【问题】{question}\n资料是否直接给出了答案？" if lang == "zh"
+            else f"Passage:\n{passage}\n\nQuestion: {question}\nDoes the passage directly state the answer?")
+    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang]),
+                   ChatMessage(role=MessageRole.USER, content=user)])
+
+
+def yes_probability(top: list[tuple[str, float]]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) over the first token's top alternatives; None when neither appears."""
+    yes = sum(math.exp(lp) for tok, lp in top if tok.strip().lower() in _YES)
+    no = sum(math.exp(lp) for tok, lp in top if tok.strip().lower() in _NO)
+    return yes / (yes + no) if yes + no > 0 else None
+
+
+def _first_token_alternatives(choice: dict) -> list[tuple[str, float]]:
+    logprobs = choice.get("logprobs") or {}
+    if logprobs.get("content"):  # llama.cpp
+        return [(t["token"], t["logprob"]) for t in logprobs["content"][0].get("top_logprobs", [])]
+    if logprobs.get("top_logprobs"):  # OpenAI legacy completions
+        return list(logprobs["top_logprobs"][0].items())
+    return []
+
+
+class AnswerabilityJudge:
+    def __init__(self, base_url: str, model: str = "local", api_key: str = "not-needed", timeout: float = 30.0,
+                 gate=None):
+        self.url = base_url.rstrip("/") + "/completions"
+        self.model = model
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.timeout = timeout
+        self.gate = gate  # the local model's FIFO gate: the judge waits its turn like any question
+
+    def probability(self, question: str, sentences: list[str], lang: str) -> float | None:
+        """P(the sentences state the answer); None when the model cannot be asked (then no judgement is made)."""
+        body = {"model": self.model, "prompt": judge_prompt(question, sentences, lang), "max_tokens": 1,
+                "temperature": 0.0, "logprobs": 10}
+        try:
+            with self.gate.turn() if self.gate is not None else nullcontext():
+                r = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
+            r.raise_for_status()
+            return yes_probability(_first_token_alternatives(r.json()["choices"][0]))
+        except Exception as exc:  # a judge that fails makes no judgement; the other checks still apply
+            log.warning("answerability judge failed: %s", exc)
+            return None
+
+
+def judge_for(settings, backend: str) -> AnswerabilityJudge | None:
+    """The judge that goes with an answer backend: the same model (local or OpenAI-compatible), or none."""
+    if not settings.grounding.judge:
+        return None
+    if backend == "local":
+        from rag.llm import LocalServer
+        from rag.model_files import check_model_file, ensure_model
+
+        path = (check_model_file(settings.llm_model_path) if settings.llm_model_path
+                else ensure_model(settings.models_path))
+        server = LocalServer.get(path, settings.llm_threads, settings.llm_context, settings.llm_parallel)
+        return AnswerabilityJudge(server.base_url, timeout=settings.llm_timeout,
+                                  gate=server.gate(settings.llm_max_waiting))
+    if backend == "openai" and settings.llm_base_url:
+        return AnswerabilityJudge(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+    return None

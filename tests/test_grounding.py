@@ -1,0 +1,144 @@
+"""The grounding policy on hand-built evidence: each check refuses for its own reason, and only then."""
+
+import pytest
+
+from rag.backends import Draft
+from rag.config import GroundingSettings, PairThresholds
+from rag.evidence import Evidence, EvidenceSet, asked_types, contradicted, fills, key_terms, weighted_coverage
+from rag.grounding import GroundingPolicy
+from rag.judge import _first_token_alternatives, yes_probability
+from rag.schema import Citation
+
+LOOSE = PairThresholds(min_score=0.5, min_coverage=0.6, strong=0.8, min_judge=0.3)
+
+
+def _policy(**kw) -> GroundingPolicy:
+    return GroundingPolicy(GroundingSettings(pairs={"zh-zh": LOOSE, "en-en": LOOSE}, **kw))
+
+
+def _evidence(question: str, text: str, score: float = 0.9, coverage: float = 0.9, lang: str = "en",
+              context: str = "") -> EvidenceSet:
+    ev = Evidence("doc", "doc:0", 0, len(text), text, "", score, coverage, 0.9, 0, None, context or text, coverage,
+                  [], lang)
+    return EvidenceSet(question, lang, [ev])
+
+
+class FixedJudge:
+    def __init__(self, p):
+        self.p, self.asked = p, []
+
+    def probability(self, question, sentences, lang):
+        self.asked.append((question, sentences, lang))
+        return self.p
+
+
+def test_answers_when_every_check_passes():
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    verdict = _policy().decide(ev.question, ev)
+    assert verdict.answer and verdict.reason == "grounded" and ev.strong
+
+
+@pytest.mark.parametrize("score, coverage, reason", [(0.4, 0.9, "no_evidence"), (0.9, 0.5, "key_term_missing")])
+def test_weak_evidence_is_refused_with_its_reason(score, coverage, reason):
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.", score, coverage)
+    verdict = _policy().decide(ev.question, ev)
+    assert not verdict.answer and verdict.reason == reason and not ev.answerable
+
+
+def test_no_evidence_at_all():
+    verdict = _policy().decide("Who?", EvidenceSet("Who?", "en"))
+    assert (verdict.answer, verdict.reason) == (False, "no_evidence")
+
+
+def test_a_question_about_another_year_is_a_contradiction():
+    ev = _evidence("How many visitors came in 2021?", "In 2023 the museum had 41,000 visitors.")
+    assert _policy().decide(ev.question, ev).reason == "contradiction"
+    ev = _evidence("How many visitors came in 2021?", "The museum had 41,000 visitors.", context="Annual report 2021")
+    assert _policy().decide(ev.question, ev).answer  # the year is in the sentence's context
+
+
+def test_the_asked_kind_must_be_filled():
+    ev = _evidence("How many staff does the museum employ?", "The museum employs curators and guides.")
+    assert _policy().decide(ev.question, ev).reason == "type_not_filled"
+    ev = _evidence("How many staff does the museum employ?", "The museum employs 14 curators and guides.")
+    assert _policy().decide(ev.question, ev).answer
+    assert _policy(check_types=False).decide(ev.question, _evidence(ev.question, "It employs guides.")).answer
+
+
+def test_who_wants_a_name_the_question_does_not_already_give():
+    q = "Who was chief curator before Dr. Hart?"
+    assert not fills("person", "The chief curator is Dr. Hart.", q)
+    assert fills("person", "Before Dr. Hart, the chief curator was Ann Lee.", q)
+    assert "person" in asked_types(q) and "place" in asked_types("Where was it held?")
+    assert fills("place", "会议在东京举行。", "会议在哪里举行？") and not fills("place", "会议于19日举行。", "会议在哪里举行？")
+
+
+def test_judge_refuses_below_its_threshold_and_is_not_asked_without_one():
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    judge = FixedJudge(0.1)
+    verdict = _policy().decide(ev.question, ev, judge=judge)
+    assert verdict.reason == "judged_unanswerable" and ev.judged == 0.1 and len(judge.asked) == 1
+    assert _policy().decide(ev.question, ev, judge=FixedJudge(0.9)).answer
+    assert _policy().decide(ev.question, ev, judge=FixedJudge(None)).answer  # a failed judge makes no judgement
+    off = GroundingPolicy(GroundingSettings(pairs={"en-en": LOOSE.model_copy(update={"min_judge": 0.0})}))
+    judge = FixedJudge(0.0)
+    assert off.decide(ev.question, ev, judge=judge).answer and judge.asked == []
+
+
+def _draft(text: str, failure: str | None = None) -> Draft:
+    cit = Citation(n=1, doc_id="doc", chunk_id="doc:0", text="The board is chaired by Maria Lopez.", start=0, end=36,
+                   score=0.9)
+    return Draft(text=text, citations=[cit], grounding="fallback" if failure else "verified", failure=failure)
+
+
+def test_a_model_refusal_stands_over_loose_evidence_only():
+    loose = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.", score=0.6)
+    policy = _policy()
+    policy.decide(loose.question, loose)
+    assert policy.decide(loose.question, loose, _draft("quote", "model_refused")).reason == "model_refused"
+    strong = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.", score=0.95)
+    policy.decide(strong.question, strong)
+    assert policy.decide(strong.question, strong, _draft("The board is chaired by Maria Lopez.[1]", "model_refused")).answer
+
+
+def test_an_answer_that_only_echoes_the_question_is_refused():
+    ev = _evidence("大运会吉祥物是什么？", "大运会吉祥物是蓉宝。", lang="zh")
+    policy = _policy()
+    policy.decide(ev.question, ev)
+    assert policy.decide(ev.question, ev, _draft("大运会吉祥物是 ...[1]")).reason == "echo"
+    assert policy.decide(ev.question, ev, _draft("大运会吉祥物是蓉宝。[1]")).answer
+
+
+def test_key_term_coverage_is_idf_weighted_and_stems_english():
+    class Idf:
+        def idf(self, term):
+            return {"employ": 1.0, "staff": 3.0}.get(term, 1.0)
+
+    terms = key_terms("How many staff does the library employ?")
+    assert "many" not in terms and "staff" in terms and "employ" in terms
+    coverage, missing = weighted_coverage(["staff", "employ"], "The library employed 40 people.", Idf())
+    assert coverage == pytest.approx(0.25) and missing == ["staff"]
+
+
+def test_contradiction_needs_another_year_in_the_sentence():
+    ev = _evidence("2022年国庆节旅游收入是多少？", "春节假期旅游收入为119亿元。", lang="zh")
+    assert not contradicted(ev.question, ev.ranked[0])  # no year at all: for the key-term check to judge
+    ev = _evidence("2022年国庆节旅游收入是多少？", "2023年国庆节旅游收入为119亿元。", lang="zh")
+    assert contradicted(ev.question, ev.ranked[0])
+
+
+def test_judge_reads_llama_cpp_and_openai_logprobs():
+    llama = {"logprobs": {"content": [{"token": "Yes", "logprob": -0.5, "top_logprobs": [
+        {"token": "Yes", "logprob": -0.5}, {"token": "No", "logprob": -1.5}, {"token": "yes", "logprob": -4.0}]}]}}
+    p = yes_probability(_first_token_alternatives(llama))
+    assert p == pytest.approx((0.6065 + 0.0183) / (0.6065 + 0.0183 + 0.2231), abs=1e-3)
+    legacy = {"logprobs": {"top_logprobs": [{"否": -0.1, "是": -2.4}]}}
+    assert yes_probability(_first_token_alternatives(legacy)) < 0.2
+    assert yes_probability(_first_token_alternatives({"logprobs": None})) is None
+
+
+def test_a_question_about_another_ordinal_is_a_contradiction():
+    ev = _evidence("日英第二次会议在哪里举行？", "日英首次会议在东京举行。", lang="zh")
+    assert contradicted(ev.question, ev.ranked[0])
+    ev = _evidence("Where was the second meeting held?", "The second meeting was held in Leeds.")
+    assert not contradicted(ev.question, ev.ranked[0])
