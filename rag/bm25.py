@@ -70,6 +70,10 @@ class BM25:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __getstate__(self) -> dict:
+        """Pickled without the memoised statistics: askers add to them while a writer saves the cache."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_idf", "_avg_len")}
+
     @cached_property
     def _idf(self) -> dict[str, float]:
         """Per-generation statistics, computed once per token (every question and sentence asks again)."""
