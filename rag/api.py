@@ -239,14 +239,14 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
     if with_ui:  # with RAG_API_KEY the page sits behind a sign-in (ui/signin.py); keys stay on the server
         import gradio as gr
 
-        from rag.backends import BACKENDS
+        from rag.backends.names import offered
         from ui.app import CSS, JS, build_ui
         from ui.documents import DocumentsApi
         from ui.examples import CorpusExamples
         from ui.signin import install
 
         sessions = install(app, settings)
-        demo = build_ui(get_pipeline, list(BACKENDS), settings.backend, settings.top_k,
+        demo = build_ui(get_pipeline, offered(settings.backend), settings.backend, settings.top_k,
                         documents=DocumentsApi(app, settings.api_key, settings.admin_key), sessions=sessions,
                         examples=CorpusExamples(get_pipeline, settings.ui_examples))
         # gradio's own upload limit only bounds the temp file; the API's limit and message apply below it

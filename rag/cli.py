@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
 import sys
 from pathlib import Path
 
+from index.setup import ensure_index
+from rag.backends.names import BACKENDS
 from rag.config import Settings, get_settings
 
 
@@ -17,35 +18,6 @@ def _settings(args) -> Settings:
     settings = get_settings()
     overrides = {k: v for k, v in {"backend": getattr(args, "backend", None), "top_k": getattr(args, "top_k", None)}.items() if v}
     return settings.model_copy(update=overrides) if overrides else settings
-
-
-def _sample_marker(settings: Settings) -> Path:
-    """Records that this store has been set up, so the sample is added on the first start only
-    (one marker per store: collection, and Chroma server if any)."""
-    where = f"-{hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:8]}" if settings.chroma_url else ""
-    return settings.data_dir / f"initialized-{settings.collection}{where}"
-
-
-def ensure_index(settings: Settings) -> None:
-    """On a fresh store, index the sample corpus once; never again after that,
-    so a user who removed every document does not get the sample back."""
-    from index.ingest import index_paths
-    from rag.store import Store
-
-    store = Store(settings)
-    interrupted = store.repair()
-    for name in interrupted:
-        print(f"warning: {name} was only partly indexed and has been removed; add it again", file=sys.stderr)
-    marker = _sample_marker(settings)
-    if store.counts()["documents"] == 0:
-        if marker.exists():
-            print("no documents indexed: add some on the page, with `rag index PATH`, "
-                  "or the sample with `rag index --sample`", file=sys.stderr)
-            return
-        print(f"first start: indexing the sample {settings.corpus_dir}", file=sys.stderr)
-        print(index_paths([settings.corpus_dir], settings, store=store).summary(), file=sys.stderr)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
 
 
 def cmd_index(args) -> int:
@@ -214,14 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the full JSON response")
-    p.add_argument("--backend")
+    p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--top-k", type=int, dest="top_k")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="serve the HTTP API (and UI)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--backend")
+    p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--no-ui", action="store_true", help="serve only the API")
     p.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs RAG_CHROMA_URL)")
     p.set_defaults(func=cmd_serve)

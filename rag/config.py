@@ -9,10 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.backends.names import BackendName
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS_DIR = REPO_ROOT / "index" / "corpus"
 
-Backend = Literal["extractive", "local", "openai"]
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 
 
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="Chroma server URL; unset means an embedded store in data_dir.")
     collection: str = "rag_chunks"
 
-    backend: Backend = Field("local", description="The local model: most correct and best at refusing on the dev set (extractive: 35 ms, quotes).")
+    backend: BackendName = Field("local", description="The local model: most correct and best at refusing on the dev set (extractive: 35 ms, quotes).")
     retrieval_mode: RetrievalMode = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")

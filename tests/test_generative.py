@@ -189,7 +189,7 @@ def _loose(corpus_text, question, *sentences, strong=False):
 
 
 def _answer(pipeline, llm, evidence):
-    from rag.backends import Draft
+    from rag.backends.base import Draft
 
     backend = GroundedLLMBackend("fake", llm, Verifier(pipeline.embedder))
     draft = [d for d in backend.answer(evidence.question, evidence, []) if isinstance(d, Draft)][0]

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from rag.backends import Draft
+from rag.backends.base import Draft
 from rag.backends.extractive import cite, quote
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
