@@ -418,13 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from index.setup import ensure_index
-    from rag.config import get_settings
+    from rag.config import get_settings, prepare_process
 
     parser = argparse.ArgumentParser(prog="python -m evals.benchmarks")
     parser.add_argument("which", nargs="+", choices=["retrieval", "growth", "ingest", "load", "local-load", "llm", "coldstart"])
     parser.add_argument("--limit", type=int)
     parser.add_argument("--dataset", default=str(REPO_ROOT / "evals" / "datasets" / "dev.jsonl"))
     args = parser.parse_args(argv)
+    prepare_process()
     settings = get_settings()
     ensure_index(settings)
     for which in args.which:

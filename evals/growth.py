@@ -176,6 +176,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("n", type=int)
     parser.add_argument("--chroma-url")
     args = parser.parse_args(argv)
+    from rag.config import prepare_process
+
+    prepare_process()
     print(json.dumps(measure(args.n, args.chroma_url)))
     return 0
 

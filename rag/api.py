@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
-from rag.config import Settings, get_settings
+from rag.config import Settings, get_settings, prepare_process
 from rag.store import StoreUnreachable
 from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText,
                         ErrorResponse, UnknownDocuments, ValidationErrorResponse, streaming_response_doc)
@@ -64,6 +64,7 @@ def _offline_docs(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False,
                warm_up: bool = False) -> FastAPI:
     settings = settings or get_settings()
+    prepare_process()
     app = FastAPI(title="Grounded RAG chatbot", version="0.1.0", docs_url=None, redoc_url=None,
                   responses=ERROR_RESPONSES,
                   description="Answers from the indexed documents only, with citations to exact spans.")
@@ -258,4 +259,5 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
 def app_from_env() -> FastAPI:
     """The app factory for `rag serve --workers N`: each worker process builds its own app from `RAG_*`."""
-    return create_app(get_settings(), with_ui=os.environ.get("RAG_SERVE_UI", "1") == "1", warm_up=True)
+    settings = get_settings()
+    return create_app(settings, with_ui=settings.serve_ui, warm_up=True)

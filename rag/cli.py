@@ -11,7 +11,7 @@ from pathlib import Path
 
 from index.setup import ensure_index
 from rag.backends.names import BACKENDS
-from rag.config import Settings, get_settings
+from rag.config import Settings, get_settings, prepare_process
 
 
 def _settings(args) -> Settings:
@@ -61,7 +61,6 @@ def cmd_ask(args) -> int:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = _settings(args)
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
@@ -139,8 +138,8 @@ def cmd_eval(args) -> int:
             print(f"error: --fail-under wants metric=value, got {item!r}", file=sys.stderr)
             return 2
     datasets = [Path(p) for p in (args.dataset or [REPO_ROOT / "evals" / "datasets" / "dev.jsonl"])]
-    configs = [Config.parse(c) for c in (args.config or DEFAULT_CONFIGS)]
     settings = _settings(args)
+    configs = [Config.parse(c, settings.retrieval_mode, settings.top_k) for c in (args.config or DEFAULT_CONFIGS)]
 
     def target_for(corpus):
         """A dataset with a corpus (manifest.json) gets an index of its own; otherwise the user's index."""
@@ -148,7 +147,7 @@ def cmd_eval(args) -> int:
             if corpus:
                 print(f"warning: --url: the server's documents are used, not {', '.join(map(str, corpus))}",
                       file=sys.stderr)
-            return HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
+            return HttpTarget(args.url, settings.api_key)
         if corpus:
             return InProcessTarget(eval_index(corpus, settings))
         ensure_index(settings)
@@ -200,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score datasets × configurations and write a report")
     p.add_argument("--dataset", action="append", help="JSON-lines dataset (repeatable; default: the dev set)")
-    p.add_argument("--config", action="append", help="backend:mode:top_k (repeatable)")
+    p.add_argument("--config", action="append", help="backend[:mode[:top_k]] (repeatable; mode and top_k default to the settings)")
     p.add_argument("--url", help="evaluate a running server through its HTTP API")
     p.add_argument("--out", default="evals/out", help="output folder")
     p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
@@ -224,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.store import StoreUnreachable
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    prepare_process()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -113,3 +113,29 @@ def test_no_module_imports_another_modules_private_names():
     found = {re.sub(r":\d+:", ":", line) for line in private_imports()}
     assert found - PENDING == set()
     assert PENDING <= found, "a pending exception is fixed: remove it from PENDING"
+
+
+def environment_reads(path: Path) -> list[int]:
+    """Lines that read a variable: `os.getenv(...)`, `os.environ.get(...)`, `os.environ[...]` (not writes)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            f = node.func
+            if f.attr == "getenv" or (f.attr == "get" and ast.unparse(f.value) == "os.environ"):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and ast.unparse(node.value) == "os.environ":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_environment_reads_are_found(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("import os\na = os.environ.get('A')\nb = os.getenv('B')\nc = os.environ['C']\nos.environ['D'] = '1'\n")
+    assert environment_reads(f) == [2, 3, 4]
+
+
+def test_only_settings_read_the_environment():
+    """The product (rag/, index/, ui/) takes its configuration from rag.config.Settings alone."""
+    readers = {f"{p.relative_to(ROOT)}:{line}" for name, p in project_modules().items()
+               if not name.startswith("evals") and name != "rag.config" for line in environment_reads(p)}
+    assert readers == set()
