@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool, iterate_in_threadpool
 
-from rag.config import Settings, get_settings, prepare_process
+from rag.config import Settings, get_settings
 from rag.store import StoreUnreachable
 from rag.schema import (ERROR_RESPONSES, AskRequest, AskResponse, DocumentAdded, DocumentOut, DocumentText,
                         ErrorResponse, UnknownDocuments, ValidationErrorResponse, streaming_response_doc)
@@ -63,6 +63,8 @@ def _offline_docs(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False,
                warm_up: bool = False) -> FastAPI:
+    from rag.config import prepare_process  # imported here: a separate line from the module's imports keeps merges clean
+
     settings = settings or get_settings()
     prepare_process()
     app = FastAPI(title="Grounded RAG chatbot", version="0.1.0", docs_url=None, redoc_url=None,
