@@ -29,16 +29,18 @@ def quote_first_source(messages: list[ChatMessage]) -> str:
 
 
 class ScriptedModel:
-    """Answers every prompt with `reply(messages)`, streamed in small pieces like a real model; records prompts."""
+    """Answers every prompt with `reply(messages)`, streamed in small pieces like a real model; records both."""
 
     def __init__(self, reply: Callable[[list[ChatMessage]], str] = quote_first_source, piece: int = 4):
         self.reply = reply
         self.piece = piece
         self.prompts: list[list[ChatMessage]] = []
+        self.replies: list[str] = []
 
     def stream_chat(self, messages: list[ChatMessage], **_) -> Iterator[ChatResponse]:
         self.prompts.append(messages)
         text = self.reply(messages)
+        self.replies.append(text)
         for i in range(0, len(text), self.piece):
             yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text[:i + self.piece]),
                                delta=text[i:i + self.piece])
