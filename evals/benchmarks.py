@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.dataset import single_turn_questions as _dev_single_turns
 from rag.config import REPO_ROOT
 
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
@@ -76,14 +77,6 @@ def bench_llm(settings, dataset: Path, backend: str = "local", limit: int | None
                      f"{pct(s['total'], 50)} | {pct(s['total'], 95)} | {len(s['gated'])} | "
                      f"{len(s['verified'])} | {len(s['fallback'])} |")
     return "\n".join(lines)
-
-
-def _dev_single_turns(dataset: Path) -> list[tuple[str, str]]:
-    from evals.dataset import load_dataset
-
-    rows, _ = load_dataset(dataset)
-    return [(r.turns[0].question, r.turns[0].evidence) for r in rows
-            if not r.multi_turn and not r.unanswerable and r.turns[0].evidence]
 
 
 def bench_retrieval(settings, dataset: Path, k: int = 5) -> str:
@@ -761,14 +754,15 @@ def bench_slots(settings, slot_counts=(1, 2, 4), clients: int = 4) -> str:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from rag.cli import ensure_index
-    from rag.config import get_settings
+    from index.setup import ensure_index
+    from rag.config import get_settings, prepare_process
 
     parser = argparse.ArgumentParser(prog="python -m evals.benchmarks")
     parser.add_argument("which", nargs="+", choices=["retrieval", "growth", "ingest", "load", "local-load", "llm", "coldstart", "profile", "slots"])
     parser.add_argument("--limit", type=int)
     parser.add_argument("--dataset", default=str(REPO_ROOT / "evals" / "datasets" / "dev.jsonl"))
     args = parser.parse_args(argv)
+    prepare_process()
     settings = get_settings()
     ensure_index(settings)
     for which in args.which:

@@ -128,8 +128,9 @@ def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.config import get_settings
+    from rag.config import get_settings, prepare_process
 
+    prepare_process()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", action="append", type=Path, required=True, help="a calibration split")
     parser.add_argument("--max-false-refusal", type=float, default=0.08)

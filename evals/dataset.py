@@ -120,6 +120,13 @@ def load_dataset(path: Path) -> tuple[list[Row], list[str]]:
     return rows, problems
 
 
+def single_turn_questions(dataset: Path) -> list[tuple[str, str]]:
+    """(question, evidence) of the answerable one-turn rows: what retrieval and load benchmarks ask."""
+    rows, _ = load_dataset(dataset)
+    return [(r.turns[0].question, r.turns[0].evidence) for r in rows
+            if not r.multi_turn and not r.unanswerable and r.turns[0].evidence]
+
+
 def corpus_for(dataset: Path) -> list[Path] | None:
     """The document folders/files a dataset names in its manifest, or None (then: the user's index)."""
     manifest = Path(dataset).parent / MANIFEST

@@ -98,13 +98,13 @@ def measure(n: int, chroma_url: str | None = None) -> dict:
     """One size, in this process. Returns the figures as a dict."""
     from llama_index.core.schema import QueryBundle
 
-    from evals.benchmarks import _dev_single_turns
+    from evals.dataset import single_turn_questions
     from rag.config import Settings
     from rag.embedding import get_embedder
     from rag.retrieval import CorpusCache, HybridRetriever
     from rag.store import Store
 
-    questions = [q for q, _ in _dev_single_turns(REPO_ROOT / "evals" / "datasets" / "dev.jsonl")]
+    questions = [q for q, _ in single_turn_questions(REPO_ROOT / "evals" / "datasets" / "dev.jsonl")]
     embedder = get_embedder()
     queries = [(q, np.asarray(embedder.get_query_embedding(q), dtype=np.float32)) for q in questions]
     texts = synthetic_chunks(n)
@@ -175,6 +175,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("n", type=int)
     parser.add_argument("--chroma-url")
     args = parser.parse_args(argv)
+    from rag.config import prepare_process
+
+    prepare_process()
     print(json.dumps(measure(args.n, args.chroma_url)))
     return 0
 

@@ -1,6 +1,7 @@
 """Run datasets through configurations and score them (`rag eval`).
 
-A configuration is `backend:mode:top_k` (e.g. `extractive:hybrid:5`). Runs go
+A configuration is `backend[:mode[:top_k]]` (e.g. `extractive:hybrid:5`, or `extractive` with the
+settings' mode and top_k). Runs go
 in-process through the same Pipeline the server uses, or against a running
 server through the public HTTP API (`--url`), where the server's own
 configuration applies.
@@ -39,11 +40,21 @@ class Config:
     top_k: int
 
     @classmethod
-    def parse(cls, text: str) -> "Config":
+    def parse(cls, text: str, mode: str = "hybrid", top_k: int = 5) -> "Config":
+        """`backend[:mode[:top_k]]`; a part left out (or empty) takes the default given (the user's settings)."""
+        from typing import get_args
+
+        from rag.backends.names import BACKENDS
+        from rag.config import RetrievalMode
+
+        modes = get_args(RetrievalMode)
         parts = text.split(":")
-        if len(parts) != 3 or not parts[2].isdigit():
-            raise ValueError(f"config {text!r} is not backend:mode:top_k (e.g. extractive:hybrid:5)")
-        return cls(parts[0], parts[1], int(parts[2]))
+        backend, given_mode, given_k = (parts + ["", ""])[:3]
+        if len(parts) > 3 or backend not in BACKENDS or (given_mode and given_mode not in modes) \
+                or (given_k and not given_k.isdigit()):
+            raise ValueError(f"config {text!r} is not backend[:mode[:top_k]] (e.g. extractive or extractive:hybrid:5;"
+                             f" backends: {', '.join(BACKENDS)}; modes: {', '.join(modes)})")
+        return cls(backend, given_mode or mode, int(given_k) if given_k else top_k)
 
     @property
     def name(self) -> str:

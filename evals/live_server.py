@@ -33,21 +33,23 @@ def start_server(data_dir: Path, *args: str, **env_overrides: str) -> tuple[subp
                                 stdout=subprocess.DEVNULL, stderr=log)
     proc.log_path = log_path
     url = f"http://127.0.0.1:{port}"
-    _wait(proc, url + "/healthz", log_path, "rag serve")
+    wait_ready(proc, url + "/healthz", log_path, "rag serve")
     return proc, url
 
 
-def _wait(proc: subprocess.Popen, url: str, log_path: Path, what: str) -> None:
+def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, what: str, timeout: float = 360.0) -> None:
+    """Poll `url` until it answers 200, sleeping between tries whatever the answer (a starting server may say 503);
+    fail with the end of the log when the process exits or `timeout` seconds pass."""
     import httpx
 
-    for _ in range(240):
-        if proc.poll() is not None:
-            break
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     proc.kill()
     raise RuntimeError(f"{what} did not start: " + log_path.read_text(errors="replace")[-2000:])
 
@@ -62,7 +64,7 @@ def start_chroma(path: Path, port: int | None = None) -> tuple[subprocess.Popen,
                                 stdout=log, stderr=subprocess.STDOUT)
     proc.log_path = log_path
     url = f"http://127.0.0.1:{port}"
-    _wait(proc, url + "/api/v2/heartbeat", log_path, "chroma server")
+    wait_ready(proc, url + "/api/v2/heartbeat", log_path, "chroma server")
     return proc, url
 
 

@@ -64,7 +64,10 @@ def _offline_docs(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = False,
                warm_up: bool = False) -> FastAPI:
+    from rag.config import prepare_process  # imported here: a separate line from the module's imports keeps merges clean
+
     settings = settings or get_settings()
+    prepare_process()
     app = FastAPI(title="Grounded RAG chatbot", version="0.1.0", docs_url=None, redoc_url=None,
                   responses=ERROR_RESPONSES,
                   description="Answers from the indexed documents only, with citations to exact spans.")
@@ -272,14 +275,14 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
     if with_ui:  # with RAG_API_KEY the page sits behind a sign-in (ui/signin.py); keys stay on the server
         import gradio as gr
 
-        from rag.backends import BACKENDS
+        from rag.backends.names import offered
         from ui.app import CSS, JS, build_ui
         from ui.documents import DocumentsApi
         from ui.examples import CorpusExamples
         from ui.signin import install
 
         sessions = install(app, settings)
-        demo = build_ui(get_pipeline, list(BACKENDS), settings.backend, settings.top_k,
+        demo = build_ui(get_pipeline, offered(settings.backend), settings.backend, settings.top_k,
                         documents=DocumentsApi(app, settings.api_key, settings.admin_key), sessions=sessions,
                         examples=CorpusExamples(get_pipeline, settings.ui_examples))
         # gradio's own upload limit only bounds the temp file; the API's limit and message apply below it
@@ -291,4 +294,5 @@ def create_app(settings: Settings | None = None, pipeline=None, with_ui: bool = 
 
 def app_from_env() -> FastAPI:
     """The app factory for `rag serve --workers N`: each worker process builds its own app from `RAG_*`."""
-    return create_app(get_settings(), with_ui=os.environ.get("RAG_SERVE_UI", "1") == "1", warm_up=True)
+    settings = get_settings()
+    return create_app(settings, with_ui=settings.serve_ui, warm_up=True)

@@ -3,49 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
 import sys
 from pathlib import Path
 
-from rag.config import Settings, get_settings
+from index.setup import ensure_index
+from rag.backends.names import BACKENDS
+from rag.config import Settings, get_settings, prepare_process
 
 
 def _settings(args) -> Settings:
     settings = get_settings()
     overrides = {k: v for k, v in {"backend": getattr(args, "backend", None), "top_k": getattr(args, "top_k", None)}.items() if v}
     return settings.model_copy(update=overrides) if overrides else settings
-
-
-def _sample_marker(settings: Settings) -> Path:
-    """Records that this store has been set up, so the sample is added on the first start only
-    (one marker per store: collection, and Chroma server if any)."""
-    where = f"-{hashlib.sha1(settings.chroma_url.encode()).hexdigest()[:8]}" if settings.chroma_url else ""
-    return settings.data_dir / f"initialized-{settings.collection}{where}"
-
-
-def ensure_index(settings: Settings) -> None:
-    """On a fresh store, index the sample corpus once; never again after that,
-    so a user who removed every document does not get the sample back."""
-    from index.ingest import index_paths
-    from rag.store import Store
-
-    store = Store(settings)
-    interrupted = store.repair()
-    for name in interrupted:
-        print(f"warning: {name} was only partly indexed and has been removed; add it again", file=sys.stderr)
-    marker = _sample_marker(settings)
-    if store.counts()["documents"] == 0:
-        if marker.exists():
-            print("no documents indexed: add some on the page, with `rag index PATH`, "
-                  "or the sample with `rag index --sample`", file=sys.stderr)
-            return
-        print(f"first start: indexing the sample {settings.corpus_dir}", file=sys.stderr)
-        print(index_paths([settings.corpus_dir], settings, store=store).summary(), file=sys.stderr)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
 
 
 def cmd_index(args) -> int:
@@ -89,7 +61,6 @@ def cmd_ask(args) -> int:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = _settings(args)
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
@@ -167,8 +138,8 @@ def cmd_eval(args) -> int:
             print(f"error: --fail-under wants metric=value, got {item!r}", file=sys.stderr)
             return 2
     datasets = [Path(p) for p in (args.dataset or [REPO_ROOT / "evals" / "datasets" / "dev.jsonl"])]
-    configs = [Config.parse(c) for c in (args.config or DEFAULT_CONFIGS)]
     settings = _settings(args)
+    configs = [Config.parse(c, settings.retrieval_mode, settings.top_k) for c in (args.config or DEFAULT_CONFIGS)]
 
     def target_for(corpus):
         """A dataset with a corpus (manifest.json) gets an index of its own; otherwise the user's index."""
@@ -176,7 +147,7 @@ def cmd_eval(args) -> int:
             if corpus:
                 print(f"warning: --url: the server's documents are used, not {', '.join(map(str, corpus))}",
                       file=sys.stderr)
-            return HttpTarget(args.url, os.environ.get("RAG_API_KEY"))
+            return HttpTarget(args.url, settings.api_key)
         if corpus:
             return InProcessTarget(eval_index(corpus, settings))
         ensure_index(settings)
@@ -214,21 +185,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the full JSON response")
-    p.add_argument("--backend")
+    p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--top-k", type=int, dest="top_k")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="serve the HTTP API (and UI)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--backend")
+    p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--no-ui", action="store_true", help="serve only the API")
     p.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs RAG_CHROMA_URL)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score datasets × configurations and write a report")
     p.add_argument("--dataset", action="append", help="JSON-lines dataset (repeatable; default: the dev set)")
-    p.add_argument("--config", action="append", help="backend:mode:top_k (repeatable)")
+    p.add_argument("--config", action="append", help="backend[:mode[:top_k]] (repeatable; mode and top_k default to the settings)")
     p.add_argument("--url", help="evaluate a running server through its HTTP API")
     p.add_argument("--out", default="evals/out", help="output folder")
     p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
@@ -252,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.store import StoreUnreachable
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    prepare_process()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

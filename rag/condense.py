@@ -19,8 +19,14 @@ def is_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP.search(question)) or len(question.strip()) <= 6
 
 
+def previous_question(history: list[dict]) -> str | None:
+    """The user's last non-empty question in the conversation, if any."""
+    return next((m["content"].strip() for m in reversed(history)
+                 if m.get("role") == "user" and (m.get("content") or "").strip()), None)
+
+
 def standalone_question(question: str, history: list[dict]) -> str:
-    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content", "").strip()]
-    if not previous or not is_follow_up(question):
+    previous = previous_question(history)
+    if previous is None or not is_follow_up(question):
         return question
-    return f"{previous[-1].strip()} {question}"
+    return f"{previous} {question}"

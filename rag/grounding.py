@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.backends import Draft
+from rag.backends.base import Draft
 from rag.config import GroundingSettings
 from rag.evidence import EvidenceSet, asked_types, contradicted, fills
 from rag.text import tokenize

@@ -37,16 +37,6 @@ def part_paths() -> list[Path]:
     return paths
 
 
-def sha256_of(path: Path, progress=None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 22):
-            digest.update(block)
-            if progress is not None:
-                progress.update(len(block))
-    return digest.hexdigest()
-
-
 def _bar(desc: str, total: int, show: bool):
     if not show:
         return None

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from rag.backends import BACKENDS
+from rag.backends.names import BACKENDS, offered
 from rag.schema import AskRequest, Citation, Message, streaming_response_doc
 
 STREAM_PIECE = 8
@@ -91,7 +91,7 @@ def router(get_pipeline, default_backend: str, auth=None) -> APIRouter:
     @api.get("/models")
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "rag"}
-                                           for name in BACKENDS]}
+                                           for name in offered(default_backend)]}
 
     @api.post("/chat/completions", response_model=ChatCompletion,
               responses=streaming_response_doc("`chat.completion.chunk` events, then `data: [DONE]`"))

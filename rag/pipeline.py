@@ -11,7 +11,8 @@ import threading
 import time
 from typing import Iterator
 
-from rag.backends import BACKENDS, AnswerBackend, Draft, UnavailableBackend, get_backend
+from rag.backends.base import AnswerBackend, Draft
+from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
 from rag.compose import DocumentView, as_evidence, asks_for_list, list_items, missing_note, quote_parts, split_question
 from rag.condense import standalone_question
@@ -44,8 +45,7 @@ class Pipeline:
         name = name or self.settings.backend
         with self._lock:
             if name not in self._backends:
-                if name not in BACKENDS:
-                    raise ValueError(f"unknown answer backend {name!r}; choose one of {', '.join(BACKENDS)}")
+                check_name(name)
                 try:
                     self._backends[name] = get_backend(self.settings, name, self.embedder)
                 except Exception as exc:

@@ -16,7 +16,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from evals.live_server import start_server, stop_server  # noqa: E402
-from rag.config import DEFAULT_CORPUS_DIR, REPO_ROOT, Settings  # noqa: E402
+from rag.config import DEFAULT_CORPUS_DIR, REPO_ROOT, Settings, prepare_process  # noqa: E402
+
+prepare_process()
 
 CORPUS_FILE = DEFAULT_CORPUS_DIR / "japan-uk-economic-2plus2.txt"
 DEV_SET = REPO_ROOT / "evals" / "datasets" / "dev.jsonl"

@@ -1,6 +1,6 @@
 import re
 
-from rag.backends import Draft
+from rag.backends.base import Draft
 from rag.backends.extractive import ExtractiveBackend
 from rag.condense import is_follow_up, standalone_question
 from rag.evidence import asked_types, numbers_agree

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from conftest import settings_env
-from rag.cli import ensure_index
+from index.setup import ensure_index
 from rag.store import Store
 
 

@@ -31,7 +31,7 @@ def test_invented_sentence_is_dropped_and_citation_reassigned(pipeline, fake, co
     fake.enqueue("英国于2024年正式加入CPTPP[4]。英国还在2030年加入了北约[1]。")
     r = _ask(pipeline, CPTPP_Q)
     assert r.grounding == "verified" and r.backend == "fake"
-    assert r.answer == "英国于2024年正式加入CPTPP[1]"[:-3] + "。[1]" or r.answer.startswith("英国于2024年正式加入CPTPP")
+    assert r.answer == "英国于2024年正式加入CPTPP。[1]"
     assert "2030" not in r.answer and "北约" not in r.answer
     assert len(r.citations) == 1 and "英国于2024年正式加入CPTPP" in r.citations[0].text
     _valid(r, corpus_text)
@@ -102,7 +102,7 @@ def test_english_answer_is_verified_against_chinese_evidence(pipeline, fake, cor
     fake.enqueue("The UK formally joined the CPTPP in 2024 [1].")
     r = _ask(pipeline, "Which year did the UK formally join the CPTPP?")
     assert r.grounding == "verified", r.notice
-    assert r.answer == "The UK formally joined the CPTPP in 2024.[1]" or r.answer.startswith("The UK formally joined")
+    assert r.answer == "The UK formally joined the CPTPP in 2024.[1]"
     _valid(r, corpus_text)
 
 
@@ -189,7 +189,7 @@ def _loose(corpus_text, question, *sentences, strong=False):
 
 
 def _answer(pipeline, llm, evidence):
-    from rag.backends import Draft
+    from rag.backends.base import Draft
 
     backend = GroundedLLMBackend("fake", llm, Verifier(pipeline.embedder))
     draft = [d for d in backend.answer(evidence.question, evidence, []) if isinstance(d, Draft)][0]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.backends import Draft
+from rag.backends.base import Draft
 from rag.config import GroundingSettings, PairThresholds
 from rag.evidence import Evidence, EvidenceSet, asked_types, contradicted, fills, key_terms, weighted_coverage
 from rag.grounding import GroundingPolicy

@@ -9,30 +9,44 @@ from llama_index.core.base.llms.types import ChatMessage
 from rag.llm import FakeLLM, FifoGate, ModelBusy, QueuedLLM, chatml
 
 
+def wait_until(condition, timeout: float = 5.0) -> None:
+    """Poll until `condition()` holds; fail after `timeout` seconds (no fixed sleeps for ordering)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.001)
+
+
 def test_gate_serves_in_arrival_order_one_at_a_time():
     gate = FifoGate(max_waiting=10)
-    order, active, peak = [], [0], [0]
+    started: list[int] = []
+    active, peak = [0], [0]
     lock = threading.Lock()
+    release = [threading.Event() for _ in range(6)]
 
     def ask(i: int):
         with gate.turn():
             with lock:
                 active[0] += 1
                 peak[0] = max(peak[0], active[0])
-                order.append(i)
-            time.sleep(0.02)
+                started.append(i)
+            release[i].wait(10)  # hold the turn until the test lets go
             with lock:
                 active[0] -= 1
 
-    threads = []
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+    threads[0].start()
+    wait_until(lambda: started == [0])
+    for i in range(1, 6):  # each takes its ticket before the next arrives
+        threads[i].start()
+        wait_until(lambda: gate.waiting == i)
     for i in range(6):
-        t = threading.Thread(target=ask, args=(i,))
-        t.start()
-        threads.append(t)
-        time.sleep(0.005)  # arrive in index order
+        wait_until(lambda: len(started) == i + 1)
+        assert started == list(range(i + 1))
+        release[i].set()
     for t in threads:
-        t.join()
-    assert order == list(range(6)) and peak[0] == 1
+        t.join(5)
+    assert started == list(range(6)) and peak[0] == 1 and gate.waiting == 0
 
 
 def test_gate_turns_away_beyond_the_queue_bound_and_recovers():
@@ -49,11 +63,10 @@ def test_gate_turns_away_beyond_the_queue_bound_and_recovers():
             pass
 
     threading.Thread(target=holder).start()
-    inside.wait(5)
+    assert inside.wait(5)
     w = threading.Thread(target=waiter)
     w.start()
-    time.sleep(0.05)
-    assert gate.waiting == 1
+    wait_until(lambda: gate.waiting == 1)
     with pytest.raises(ModelBusy, match="busy"):
         with gate.turn():
             pass

@@ -25,8 +25,10 @@ def _valid(r, corpus_text):
 
 def test_local_model_answers_with_verified_citations(local_pipeline, corpus_text):
     r = local_pipeline.ask(AskRequest(question="英国哪一年正式加入CPTPP？"))
-    assert r.backend == "local" and not r.refused and "2024" in r.answer
-    assert r.grounding in ("verified", "fallback")
+    # the model answers this one in its own words every time (greedy decoding): the answer must be its own,
+    # verified sentence by sentence, not the quote that stands in when verification fails
+    assert r.backend == "local" and r.grounding == "verified", r.notice
+    assert "2024" in r.answer and "CPTPP" in r.answer and r.notice is None
     _valid(r, corpus_text)
     r = local_pipeline.ask(AskRequest(question="日英经济版“2+2”首次会议在哪座城市召开？"))
     assert not r.refused and "东京" in r.answer

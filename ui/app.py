@@ -11,19 +11,16 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any, Callable
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr
 
-import gradio as gr  # noqa: E402
-
-from rag.schema import AskRequest, AskResponse, UnknownDocuments  # noqa: E402
-from ui import documents as docs_ui  # noqa: E402
-from ui.examples import CorpusExamples  # noqa: E402
-from ui.signin import ADMIN, USER, Sessions  # noqa: E402
+from rag.schema import AskRequest, AskResponse, UnknownDocuments
+from ui import documents as docs_ui
+from ui.examples import CorpusExamples
+from ui.signin import ADMIN, USER, Sessions
 
 log = logging.getLogger(__name__)
 

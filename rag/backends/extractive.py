@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from rag.backends import Draft
+from rag.backends.base import Draft
 from rag.evidence import Evidence, EvidenceSet
 from rag.schema import Citation
 

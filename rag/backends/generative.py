@@ -15,8 +15,9 @@ from typing import Iterator
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from rag.backends import Draft
+from rag.backends.base import Draft
 from rag.backends.extractive import cite, quote
+from rag.condense import previous_question
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
 from rag.text import REFUSAL
@@ -125,7 +126,7 @@ class GroundedLLMBackend:
 
     def answer(self, question: str, evidence: EvidenceSet, history: list[dict]) -> Iterator[str | Draft]:
         chosen = evidence.ranked[:MAX_EVIDENCE]  # best first: a small model reads the top of the list
-        previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), None)
+        previous = previous_question(history)
         try:
             raw = yield from self._stream(build_messages(question, chosen, evidence.lang, previous))
             if looks_like_refusal(raw) and len(chosen) > 1 and not evidence.strong:

@@ -1,0 +1,27 @@
+"""What every answer backend returns (`Draft`) and the interface it implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+from rag.evidence import EvidenceSet
+from rag.schema import Citation
+
+
+@dataclass
+class Draft:
+    """A backend's answer: text with [n] markers and the citations they point to."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    grounding: str = "verified"
+    notice: str | None = None
+    failure: str | None = None  # why a generated answer was replaced by a quote: the grounding policy reads it
+
+
+class AnswerBackend(Protocol):
+    name: str
+
+    def answer(self, question: str, evidence: EvidenceSet, history: list[dict]) -> Iterator[str | Draft]:
+        """Yield text deltas as they are produced, then exactly one final Draft."""

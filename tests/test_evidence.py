@@ -1,0 +1,52 @@
+"""Evidence helpers on hand-built sentences: which sentences an answer quotes, the language pair, what a question
+asks for and whether a sentence gives it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, numbers_agree
+
+
+def ev(text: str, score: float, start: int, doc_id: str = "d", lang: str = "zh") -> Evidence:
+    return Evidence(doc_id, f"{doc_id}:0", start, start + len(text), text, "", score, 0.5, 0.8, 0, lang=lang)
+
+
+def test_selected_keeps_close_runners_up_in_document_order():
+    best, close, far, late = ev("甲。", 0.9, 50), ev("乙。", 0.8, 10), ev("丙。", 0.5, 0), ev("丁。", 0.85, 90)
+    evidence = EvidenceSet("问题？", "zh", [best, close, far, late])
+    assert evidence.selected(3) == [close, best]  # 0.8 ≥ 0.85 × 0.9; 丙 is too weak; 丁 is fourth
+    assert evidence.selected(4) == [close, best, late]
+    assert evidence.selected(1) == [best]
+    assert EvidenceSet("问题？", "zh").selected() == []
+
+
+def test_the_pair_is_question_language_then_source_language():
+    assert EvidenceSet("When?", "en", [ev("甲。", 0.9, 0)]).pair == "en-zh"
+    assert EvidenceSet("何时？", "zh", [ev("In May.", 0.9, 0, lang="en")]).pair == "zh-en"
+    assert EvidenceSet("When?", "en").pair == "en-en"  # nothing found: the question's own language
+
+
+@pytest.mark.parametrize("question, kinds", [
+    ("英国哪一年正式加入CPTPP？", ["year"]), ("Which year did the UK join?", ["year"]),
+    ("日本外务大臣是谁？", ["person"]), ("会议在哪里举行？", ["place"]), ("有多少人参加？", ["number"]),
+    ("How tall is Tokyo Tower?", []),
+])
+def test_asked_types(question, kinds):
+    assert asked_types(question) == kinds
+
+
+def test_key_terms_are_the_content_words_lower_cased():
+    assert key_terms("英国哪一年正式加入CPTPP？") == ["英国", "加入", "cptpp"]
+    assert key_terms("Which year did the UK join?") == ["uk", "join"]
+
+
+def test_a_sentence_fills_the_asked_kind_only_with_a_value_the_question_does_not_give():
+    assert fills("year", "英国于2024年加入。", "英国哪一年加入？")
+    assert not fills("year", "英国已正式加入。", "英国哪一年加入？")
+    assert not fills("year", "2024年英国加入。", "2024年英国哪一年加入？")  # only the question's own year
+
+
+def test_numbers_in_the_question_must_appear_in_the_sentence():
+    assert numbers_agree("2024年的GDP是多少？", "2024年GDP增长。")
+    assert not numbers_agree("2024年的GDP是多少？", "2023年GDP增长。")

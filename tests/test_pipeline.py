@@ -1,0 +1,79 @@
+"""The pipeline end to end on a hand-built store, with the deterministic fake backend (RAG_BACKEND=fake):
+retrieval, evidence, the grounding policy, the generative path and verification, without a model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import make_settings
+from index.ingest import add_document
+from rag.pipeline import Pipeline
+from rag.schema import AskRequest
+
+LEAVE = "青禾科技年假制度。\n员工入职满五年后享有15天带薪年假。年假须提前三个工作日申请。\n"
+OFFICE = "青禾科技办公室搬迁通知。\n新办公室位于杭州市西湖区文三路100号，于2025年3月启用。\n"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("pipeline"), backend="fake")
+    pipeline = Pipeline(settings)
+    for name, text in (("leave.txt", LEAVE), ("office.txt", OFFICE)):
+        add_document(pipeline.store, pipeline.embedder, settings, name, text)
+    return pipeline
+
+
+@pytest.fixture
+def model(pipeline):
+    model = pipeline.backend().llm
+    model.prompts.clear()
+    model.replies.clear()
+    return model
+
+
+def cited_exactly(r) -> bool:
+    texts = {"leave": LEAVE, "office": OFFICE}
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", r.answer)}
+    return markers == {c.n for c in r.citations} and all(texts[c.doc_id][c.start:c.end] == c.text for c in r.citations)
+
+
+def test_an_answerable_question_is_answered_by_the_backend_and_verified(pipeline, model):
+    r = pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？"))
+    assert (r.backend, r.grounding, r.refused, r.reason) == ("fake", "verified", False, "grounded")
+    assert r.answer == "员工入职满五年后享有15天带薪年假。[1]" and r.citations[0].doc_id == "leave"
+    assert len(model.prompts) == 1 and cited_exactly(r)
+
+
+def test_the_stream_is_the_answer_without_the_models_markers(pipeline, model):
+    events = list(pipeline.events(AskRequest(question="新办公室位于哪里？")))
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "done" and kinds.count("done") == 1 and kinds.count("delta") > 1
+    streamed = "".join(p for k, p in events if k == "delta")
+    final = events[-1][1]
+    assert final.grounding == "verified" and "文三路100号" in final.answer
+    assert streamed == re.sub(r"\[\d+\]", "", final.answer)
+
+
+def test_a_question_the_documents_do_not_answer_is_refused_without_asking_the_model(pipeline, model):
+    r = pipeline.ask(AskRequest(question="公司的年营业额是多少？"))
+    assert r.refused and r.grounding == "refused" and r.citations == [] and model.prompts == []
+
+
+def test_a_follow_up_is_asked_with_the_previous_question(pipeline, model):
+    history = [{"role": "user", "content": "新办公室位于哪里？"}, {"role": "assistant", "content": "文三路100号。"}]
+    r = pipeline.ask(AskRequest(question="那里什么时候启用？", history=history))
+    assert not r.refused and "2025" in r.answer and cited_exactly(r)
+    assert "（上一个问题：新办公室位于哪里？）" in model.prompts[0][-1].content
+
+
+def test_a_two_part_question_is_grounded_part_by_part(pipeline, model):
+    r = pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？新办公室位于哪里？"))
+    assert not r.refused and {c.doc_id for c in r.citations} == {"leave", "office"}
+    assert "15天" in r.answer and "文三路100号" in r.answer and cited_exactly(r)
+
+
+def test_an_unknown_backend_is_a_clear_error(pipeline):
+    with pytest.raises(ValueError, match="unknown answer backend 'gpt'"):
+        pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？"), backend="gpt")
