@@ -207,7 +207,7 @@ def start_naive(data_dir: Path):
     import sys
     import tempfile
 
-    from evals.live_server import _wait, free_port
+    from evals.live_server import free_port, wait_ready
 
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="naive-", suffix=".log")[1])
@@ -216,7 +216,7 @@ def start_naive(data_dir: Path):
                                 stdout=subprocess.DEVNULL, stderr=log)
     proc.log_path = log_path
     url = f"http://127.0.0.1:{port}"
-    _wait(proc, url + "/healthz", log_path, "naive baseline")
+    wait_ready(proc, url + "/healthz", log_path, "naive baseline")
     return proc, url
 
 
@@ -596,7 +596,7 @@ def _start_tree(tree: Path, data: Path):
     import sys
     import tempfile
 
-    from evals.live_server import _wait, free_port
+    from evals.live_server import free_port, wait_ready
 
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="rag-base-", suffix=".log")[1])
@@ -607,7 +607,7 @@ def _start_tree(tree: Path, data: Path):
                                 stdout=subprocess.DEVNULL, stderr=log)
     proc.log_path = log_path
     url = f"http://127.0.0.1:{port}"
-    _wait(proc, url + "/healthz", log_path, "base rag serve")
+    wait_ready(proc, url + "/healthz", log_path, "base rag serve")
     return proc, url
 
 
