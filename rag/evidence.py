@@ -139,6 +139,7 @@ class EvidenceSet:
     reason: str = ""
     strong: bool = False  # the policy found the evidence strong enough to overrule a model refusal
     judged: float | None = None  # the answerability judge's P(the evidence states the answer), when asked
+    listed: list[Evidence] | None = None  # a list the best sentence introduces, with its items (rag/compose.py)
 
     def selected(self, max_sentences: int = 3, ratio: float = 0.85) -> list[Evidence]:
         """The best sentence plus close runners-up (list answers span sentences), in document order."""

@@ -86,7 +86,8 @@ class GroundingPolicy:
             if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
                 return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
         if asks_judge and th.min_judge > 0:
-            p = judge.probability(question, [e.text for e in evidence.ranked[:JUDGED_SENTENCES]], evidence.lang)
+            shown = evidence.listed or evidence.ranked[:JUDGED_SENTENCES]  # a list is judged with its items
+            p = judge.probability(question, [e.text for e in shown], evidence.lang)
             evidence.judged = p
             if p is not None and p < th.min_judge:
                 return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {th.min_judge}")

@@ -90,8 +90,9 @@ class Pipeline:
             if draft is not None and verdict.answer:
                 yield "delta", draft.text
         else:
+            evidence.listed = self._list_evidence(request.question, evidence, corpus)
             verdict = self.policy.decide(request.question, evidence, judge=getattr(engine, "judge", None))
-            draft = self._list_answer(request.question, evidence, corpus) if verdict.answer else None
+            draft = self._list_answer(evidence) if verdict.answer else None
             if draft is not None:
                 yield "delta", draft.text
         if verdict.answer and draft is None:
@@ -131,12 +132,12 @@ class Pipeline:
         items = list_items(intro, view.text, view.chunk_at, question)
         return [intro] + [as_evidence(i, intro.score) for i in items] if items else None
 
-    def _list_answer(self, question: str, evidence: EvidenceSet, corpus) -> Draft | None:
+    @staticmethod
+    def _list_answer(evidence: EvidenceSet) -> Draft | None:
         """The intro and every item of a list, each cited (a small model stops lists short)."""
-        spans = self._list_evidence(question, evidence, corpus)
-        if spans is None:
+        if not evidence.listed:
             return None
-        text, cited = quote_parts([spans], evidence.lang)
+        text, cited = quote_parts([evidence.listed], evidence.lang)
         return Draft(text=text, citations=cite(cited))
 
     def _multi_part(self, query: str, parts: list[str], first: EvidenceSet, top_k, mode, corpus, doc_ids=None):

@@ -142,3 +142,13 @@ def test_a_question_about_another_ordinal_is_a_contradiction():
     assert contradicted(ev.question, ev.ranked[0])
     ev = _evidence("Where was the second meeting held?", "The second meeting was held in Leeds.")
     assert not contradicted(ev.question, ev.ranked[0])
+
+
+def test_a_list_is_judged_with_its_items():
+    ev = _evidence("Which three steps prepare the cartridge?", "Prepare the cartridge as follows:")
+    items = [Evidence("doc", "doc:0", 40 + i, 41 + i, t, "", 0.9, 0.9, 0.9, 0) for i, t in
+             enumerate(["1. Soak it.", "2. Insert it.", "3. Rinse it."])]
+    ev.listed = [ev.ranked[0]] + items
+    judge = FixedJudge(0.9)
+    assert _policy().decide(ev.question, ev, judge=judge).answer
+    assert judge.asked[0][1] == ["Prepare the cartridge as follows:", "1. Soak it.", "2. Insert it.", "3. Rinse it."]
