@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from rag.backends.base import Draft
 from rag.config import GroundingSettings
 from rag.evidence import EvidenceSet, asked_types, contradicted, fills
-from rag.text import tokenize
-from rag.verify import strip_markers
+from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
            "model_refused", "echo")
@@ -43,12 +42,6 @@ class Verdict:
 
 
 GROUNDED = Verdict(True, "grounded")
-
-
-def adds_information(text: str, question: str) -> bool:
-    """Whether the text says something the question did not already contain."""
-    asked = question.lower()
-    return any(t not in asked for t in tokenize(text))
 
 
 class GroundingPolicy:
@@ -98,6 +91,6 @@ class GroundingPolicy:
             return Verdict(False, draft.failure or "model_refused")
         if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
             return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
-        if not adds_information(strip_markers(draft.text), question):
+        if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
             return Verdict(False, "echo", "the answer only repeats the question")
         return GROUNDED

@@ -86,7 +86,11 @@ class Pipeline:
         if len(parts) > 1:  # each part grounded on its own, then composed with one citation per part
             draft, verdict, more = self._multi_part(query, parts, evidence, request.top_k, mode, corpus,
                                                     request.doc_ids)
-            nodes = nodes + [n for n in more if n.node.node_id not in {m.node.node_id for m in nodes}]
+            seen = {n.node.node_id for n in nodes}
+            for n in more:  # parts often retrieve the same chunks: list each once
+                if n.node.node_id not in seen:
+                    seen.add(n.node.node_id)
+                    nodes.append(n)
             if draft is not None and verdict.answer:
                 yield "delta", draft.text
         else:

@@ -72,6 +72,8 @@ def test_a_two_part_question_is_grounded_part_by_part(pipeline, model):
     r = pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？新办公室位于哪里？"))
     assert not r.refused and {c.doc_id for c in r.citations} == {"leave", "office"}
     assert "15天" in r.answer and "文三路100号" in r.answer and cited_exactly(r)
+    ids = [c.chunk_id for c in r.retrieved]
+    assert len(ids) == len(set(ids)) and {c.doc_id for c in r.retrieved} >= {"leave", "office"}
 
 
 def test_an_unknown_backend_is_a_clear_error(pipeline):
