@@ -303,13 +303,12 @@ class EvidenceScorer:
 
     def _dedupe(self, ranked: list[Evidence]) -> list[Evidence]:
         """Near-identical sentences (the same news in two documents) keep only their best-ranked copy."""
-        kept: list[Evidence] = []
+        kept: list[tuple[Evidence, str]] = []  # with its normalised text, computed once
         for e in ranked:
             norm = _normalised(e.text)
-            if any(norm == _normalised(k.text) or (e.doc_id != k.doc_id and e.vector is not None
-                                                   and k.vector is not None
-                                                   and float(e.vector @ k.vector) >= self.duplicate_cosine)
-                   for k in kept):
+            if any(norm == k_norm or (e.doc_id != k.doc_id and e.vector is not None and k.vector is not None
+                                      and float(e.vector @ k.vector) >= self.duplicate_cosine)
+                   for k, k_norm in kept):
                 continue
-            kept.append(e)
-        return kept
+            kept.append((e, norm))
+        return [e for e, _ in kept]
