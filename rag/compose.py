@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence
+from rag.evidence import Evidence, key_terms
 from rag.text import detect_lang, sentence_spans, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
@@ -71,14 +71,33 @@ def _split_chinese_pair(question: str) -> list[str] | None:
     return [prefix + item + tail for item in items]
 
 
+def _own_question(clause: str) -> bool:
+    """A clause that asks something by itself: it ends with a question mark and names a topic of its own (a noun,
+    a Latin word or a number, or two content words), not a request or a follow-up of the question before it."""
+    if not clause.rstrip().endswith(("？", "?")):
+        return False
+    terms = key_terms(clause)
+    if len(terms) >= 2:
+        return True
+    import jieba.posseg
+
+    nouns = {w.word for w in jieba.posseg.cut(clause) if w.flag[:1] in ("n", "m") or w.flag == "eng"}
+    return any(t in nouns or t.isascii() for t in terms)
+
+
 def split_question(question: str) -> list[str]:
     """Sub-questions of a multi-part question; a one-part question comes back alone."""
     lang = detect_lang(question)
     text = question.strip()
-    # several questions in one message
-    clauses = [c for c in re.split(r"(?<=[？?])\s*", text) if re.search(r"\w", c)]
-    if len(clauses) > 1:
-        return [p for c in clauses for p in split_question(c)]
+    # several questions in one message; "谢谢", "请给出出处。" or "具体是怎样的？" stay with the question before them
+    questions: list[str] = []
+    for clause in (c for c in re.split(r"(?<=[？?])\s*", text) if re.search(r"\w", c)):
+        if questions and not _own_question(clause):
+            questions[-1] += clause
+        else:
+            questions.append(clause)
+    if len(questions) > 1:
+        return [p for c in questions for p in split_question(c)]
     if lang == "en":
         clauses = [c for c in _CLAUSES_EN.split(text) if re.search(r"\w", c)]
         if len(clauses) > 1 and all(len(c.split()) > 2 for c in clauses):  # not "…, and when?"

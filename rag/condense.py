@@ -1,4 +1,4 @@
-"""Make a follow-up question self-contained before retrieval (rule-based).
+"""Make a follow-up question self-contained before retrieval (rule-based), and keep only what is asked.
 
 "那次会议由谁主持？" means nothing alone; prefixing the previous user question
 gives retrieval and evidence scoring the missing subject.
@@ -13,6 +13,17 @@ _FOLLOW_UP = re.compile(
     r"|\b(it|its|they|them|their|that|this|those|these|he|she|his|her|there|then|what about|and)\b",
     re.I,
 )
+
+
+_AFTER_LAST_QUESTION = re.compile(r"(?<=[？?])[^？?]*$")
+
+
+def asked_part(question: str) -> str:
+    """The question without a request or thanks after its last question mark ("…？请给出出处。", "…? Thanks!"):
+    such words are not what is asked, so they must neither steer retrieval nor count as terms the evidence
+    has to cover."""
+    stripped = _AFTER_LAST_QUESTION.sub("", question.strip())
+    return stripped if re.search(r"\w", stripped) else question
 
 
 def is_follow_up(question: str) -> bool:

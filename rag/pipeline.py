@@ -15,7 +15,7 @@ from rag.backends.base import AnswerBackend, Draft
 from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
 from rag.compose import DocumentView, as_evidence, asks_for_list, list_items, missing_note, quote_parts, split_question
-from rag.condense import standalone_question
+from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
 from rag.evidence import Evidence, EvidenceScorer, EvidenceSet
@@ -69,7 +69,8 @@ class Pipeline:
         """Yield ("delta", text)… then one ("done", AskResponse)."""
         started = time.perf_counter()
         history = [m.model_dump() for m in request.history]
-        query = standalone_question(request.question, history)
+        question = asked_part(request.question)
+        query = standalone_question(question, history)
         corpus = self.corpus.get()  # retrieval and evidence scoring see the same generation
         nodes = self.retriever(request.top_k, mode, snapshot=corpus, doc_ids=request.doc_ids).retrieve(query)
         evidence = self.scorer.score(query, nodes, corpus.bm25)
@@ -82,7 +83,7 @@ class Pipeline:
             for n in nodes
         ]
         engine = self.backend(backend)
-        parts = split_question(request.question) if query == request.question else [query]
+        parts = split_question(question) if query == question else [query]
         if len(parts) > 1:  # each part grounded on its own, then composed with one citation per part
             draft, verdict, more = self._multi_part(query, parts, evidence, request.top_k, mode, corpus,
                                                     request.doc_ids)
@@ -94,8 +95,8 @@ class Pipeline:
             if draft is not None and verdict.answer:
                 yield "delta", draft.text
         else:
-            evidence.listed = self._list_evidence(request.question, evidence, corpus)
-            verdict = self.policy.decide(request.question, evidence, judge=getattr(engine, "judge", None))
+            evidence.listed = self._list_evidence(question, evidence, corpus)
+            verdict = self.policy.decide(question, evidence, judge=getattr(engine, "judge", None))
             draft = self._list_answer(evidence) if verdict.answer else None
             if draft is not None:
                 yield "delta", draft.text
@@ -106,7 +107,7 @@ class Pipeline:
                 else:
                     yield "delta", item
             assert draft is not None, "a backend must end with a Draft"
-            verdict = self.policy.decide(request.question, evidence, draft)
+            verdict = self.policy.decide(question, evidence, draft)
         if not verdict.answer:
             draft = Draft(text=refusal_for(request.question), grounding="refused")
             yield "delta", draft.text

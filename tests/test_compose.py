@@ -19,6 +19,12 @@ from rag.evidence import Evidence
     ("What did they do in January and in February?",
      ["What did they do in January?", "What did they do in February?"]),
     ("英国哪一年加入CPTPP？", ["英国哪一年加入CPTPP？"]),
+    # a request, thanks or a follow-up stays with its question
+    ("英国哪一年加入CPTPP？谢谢", ["英国哪一年加入CPTPP？谢谢"]),
+    ("英国哪一年加入CPTPP？请给出出处。", ["英国哪一年加入CPTPP？请给出出处。"]),
+    ("英国哪一年加入CPTPP？具体是怎样的？", ["英国哪一年加入CPTPP？具体是怎样的？"]),
+    ("Who is the chief librarian? Thanks!", ["Who is the chief librarian? Thanks!"]),
+    ("英国哪一年加入CPTPP？会议在哪里举行？", ["英国哪一年加入CPTPP？", "会议在哪里举行？"]),
     ("Who chaired the meeting and the dinner?", ["Who chaired the meeting?", "Who chaired the dinner?"]),
     ("What is the relationship between Japan and the UK?", ["What is the relationship between Japan and the UK?"]),
     ("What are the goals of research and development?", ["What are the goals of research and development?"]),
