@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import time
@@ -136,6 +137,13 @@ _SUFFIXES = ["", "谢谢", "（简要回答）", "请给出出处。", "具体�
 _EN_PREFIXES = ["", "Quick question: ", "According to the documents, ", "Please tell me: ", "I'd like to know: "]
 
 
+def _load_note() -> str:
+    """The 1-minute load average, and whether figures measured now are those of a quiet machine."""
+    load = os.getloadavg()[0]
+    busy = load > 0.5 * (os.cpu_count() or 1)
+    return f"{load:.1f} ({'busy: other work shared the cores, figures are low' if busy else 'quiet'})"
+
+
 def distinct_questions(dataset: Path, corpus_dir: Path, seed: int = 13) -> list[str]:
     """A large pool of different questions (no two alike): every dev question in paraphrased wordings, plus
     questions built from the clauses of the indexed documents' sentences. Shuffled, so a run never repeats one."""
@@ -241,8 +249,7 @@ def bench_load(settings, seconds: float = 15.0, levels=(1, 8, 32), naive_levels=
              "twice in a run, so no query vector is cached. The **naive baseline** (`evals/naive_baseline.py`: "
              "BM25 + e5 over the same store, one embedding handle, best sentence of the top chunks as the answer) "
              "is served by uvicorn and measured the same way in the same run. `/healthz` is the framework floor. "
-             f"Machine load average when the run started: {os.getloadavg()[0]:.1f} (other sessions were running: "
-             "figures are lower than on a quiet machine).\n",
+             f"Machine load average when the run started: {_load_note()}.\n",
              "| server | endpoint | questions | clients | requests/s | p50 ms | p99 ms | errors |",
              "|---|---|---|---|---|---|---|---|"]
     rates: dict[tuple[str, int], tuple[float, float]] = {}
@@ -629,8 +636,7 @@ def bench_ingest(settings, files: int = 300, base_files: int = 60, big_chars: in
     short = _short_files(files, seed=11)
     chars = sum(len(t) for _, t in short)
     lines = ["## Ingestion\n",
-             f"Machine load average at the start: {os.getloadavg()[0]:.1f} (other sessions were running, so every "
-             "figure here is lower than on a quiet machine; before and after ran in the same run).\n",
+             f"Machine load average at the start: {_load_note()}; before and after ran in the same run.\n",
              f"**{files} short text files ({chars:,} characters, ~{chars // files} each) through `POST /api/documents`** "
              "on a fresh `rag serve` (extractive) holding the sample article:\n",
              "| code | how | files | seconds | files/s | characters/s |", "|---|---|---|---|---|---|"]

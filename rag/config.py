@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", repr=False)
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned (then: extractive fallback).")
     llm_retries: int = Field(1, ge=0)
-    llm_parallel: int = Field(1, ge=1, le=8, description="Questions the local model decodes together (llama.cpp slots, continuous batching).")
+    llm_parallel: int = Field(2, ge=1, le=8, description="Questions the local model decodes together (llama.cpp slots, continuous batching).")
     llm_max_waiting: int = Field(8, ge=0, description="Questions that may queue for the local model; more are answered at once by quoting the sources.")
 
     chunk_min_chars: int = Field(150, ge=20)
