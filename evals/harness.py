@@ -249,11 +249,11 @@ INDEX_CODE = ("index/chunker.py", "index/loader.py", "index/ingest.py", "rag/tex
 
 
 def corpus_key(paths: list[Path], settings) -> str:
-    """Hash of the corpus files, the chunking settings and the indexing code: same key → same index."""
+    """Hash of the corpus files, the chunking and dense-unit settings and the indexing code: same key → same index."""
     from index.ingest import expand_paths
     from rag.config import REPO_ROOT
 
-    digest = hashlib.sha256(f"{settings.chunk_min_chars}:{settings.chunk_max_chars}".encode())
+    digest = hashlib.sha256(f"{settings.chunk_min_chars}:{settings.chunk_max_chars}:{settings.dense_unit}".encode())
     for f in sorted(expand_paths(paths), key=lambda f: f.name):
         digest.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
     for name in INDEX_CODE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -14,7 +15,7 @@ import numpy as np
 from index.chunker import chunk_text
 from index.loader import SUPPORTED, load_file
 from rag.config import Settings
-from rag.store import DocumentInfo, Store, now, sentence_id, staged_sentence_id
+from rag.store import DENSE_UNIT_KEY, DocumentInfo, Store, now, sentence_id, staged_sentence_id
 from rag.text import tokenize, tokens_key, trim_span
 
 
@@ -51,20 +52,26 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def chunk_node(doc_id: str, name: str, chunk_id: str, version: str | None, chunk, vector):
-    """A chunk as it is stored: text, vector, offsets, section, version tag and its BM25 tokens."""
+def chunk_node(doc_id: str, name: str, chunk_id: str, version: str | None, chunk, vector,
+               from_sentences: bool = False):
+    """A chunk as it is stored: text, vector, offsets, section, version tag and its BM25 tokens; a vector made
+    `from_sentences` (not embedded from the chunk's text) is marked so retrieval ranks by sentences."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
     tokens = tokens_key()  # BM25 tokens, stored once so no worker has to run jieba over the corpus again
     version_tag = {} if version is None else {"version": version}
+    if from_sentences:
+        version_tag[DENSE_UNIT_KEY] = "sentence"
     node = TextNode(
         id_=chunk_id, text=chunk.text, embedding=vector,
         start_char_idx=chunk.start, end_char_idx=chunk.end,
         metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id, **version_tag,
                   "start": chunk.start, "end": chunk.end, "section": chunk.section,
                   tokens: " ".join(tokenize(chunk.text))},
-        excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", "section", tokens],
-        excluded_llm_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", tokens],
+        excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", "section", tokens,
+                                      DENSE_UNIT_KEY],
+        excluded_llm_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", tokens,
+                                    DENSE_UNIT_KEY],
     )
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
     return node
@@ -90,6 +97,8 @@ class _Pending:
     sentences: list[tuple[int, int]]
     slot: int
     vector_sum: np.ndarray | None = None
+    sentence_vectors: list = field(default_factory=list)  # dense_unit "sentence": by sentence index, until all are in
+    chunks_written: bool = False
 
     @property
     def staged(self) -> bool:
@@ -100,9 +109,26 @@ class _Pending:
         prefix = f"{self.info.doc_id}@{self.info.version}" if self.staged else self.info.doc_id
         return f"{prefix}:{i:05d}"
 
-    def texts(self) -> list[tuple["_Pending", str, int]]:
-        return ([(self, "chunk", i) for i in range(len(self.chunks))]
+    def texts(self, chunks: bool = True) -> list[tuple["_Pending", str, int]]:
+        """What to embed: every sentence, and every chunk unless chunk vectors come from their sentences."""
+        return ([(self, "chunk", i) for i in range(len(self.chunks)) if chunks]
                 + [(self, "sentence", i) for i in range(len(self.sentences))])
+
+    def chunk_vector(self, i: int) -> list[float] | None:
+        """The normalised mean of the vectors of the sentences chunk `i` holds (of the whole document when it
+        holds none); None when the document has no sentence vectors."""
+        chunk = self.chunks[i]
+        j = bisect_left(self.sentences, (chunk.start, chunk.start))
+        vectors = []
+        while j < len(self.sentences) and self.sentences[j][0] < chunk.end:
+            if self.sentences[j][1] <= chunk.end:
+                vectors.append(self.sentence_vectors[j])
+            j += 1
+        vectors = vectors or self.sentence_vectors
+        if not vectors:
+            return None
+        mean = np.mean(np.asarray(vectors, dtype=np.float32), axis=0)
+        return (mean / (np.linalg.norm(mean) or 1.0)).tolist()
 
 
 class BatchIndexer:
@@ -119,6 +145,7 @@ class BatchIndexer:
         self.progress = progress  # a tqdm-like object (update(n), total) or None
         self.timer = timer if timer is not None else PhaseTimer()
         self.max_texts = max_texts  # flush when this many texts are pending (memory stays flat)
+        self.embed_chunks = settings.dense_unit == "chunk"  # "sentence": each text is embedded once, as sentences
         self.window = max(embedder.embed_batch_size * getattr(embedder, "pool_size", 1) * 2, 32)
         self.pending: list[_Pending] = []
         self.results: list[tuple[DocumentInfo, str] | None] = []  # in the order documents were added
@@ -148,7 +175,7 @@ class BatchIndexer:
                                      len(self.results) - 1))
         self.timer.add("chunk", t)
         if self.progress is not None:
-            self.progress.total = (self.progress.total or 0) + len(chunks) + len(sentences)
+            self.progress.total = (self.progress.total or 0) + len(chunks) * self.embed_chunks + len(sentences)
             self.progress.refresh()
         if sum(len(p.chunks) + len(p.sentences) for p in self.pending) >= self.max_texts:
             self.flush()
@@ -166,7 +193,8 @@ class BatchIndexer:
         for (doc, kind, i), vector in zip(items, vectors):
             info = doc.info
             if kind == "chunk":
-                nodes.append(chunk_node(info.doc_id, info.name, doc.chunk_id(i), info.version, doc.chunks[i], vector))
+                nodes.append(chunk_node(info.doc_id, info.name, doc.chunk_id(i), info.version, doc.chunks[i], vector,
+                                        from_sentences=not self.embed_chunks))
                 doc.vector_sum = np.asarray(vector) if doc.vector_sum is None else doc.vector_sum + vector
             else:
                 a, b = doc.sentences[i]
@@ -186,15 +214,42 @@ class BatchIndexer:
             self.store.sentences.add(ids=sids, embeddings=svecs, metadatas=smetas)
         self.timer.add("write sentences (Chroma)", t)
 
+    def _with_sentence_chunks(self, window: list, vectors: list, done: list[_Pending] | None = None):
+        """dense_unit "sentence": the window plus the chunks of every document whose sentence vectors are now all
+        in (or of the `done` documents), each with the mean of its sentences' vectors (nothing more is embedded)."""
+        if self.embed_chunks:
+            return window, vectors
+        t = time.perf_counter()
+        items, out = list(window), list(vectors)
+        for (doc, _, i), vector in zip(window, vectors):
+            if not doc.sentence_vectors:
+                doc.sentence_vectors = [None] * len(doc.sentences)
+            doc.sentence_vectors[i] = vector
+        docs = done if done is not None else {id(doc): doc for doc, _, _ in window}.values()
+        for doc in docs:
+            if doc.chunks_written or (done is None and doc.sentence_vectors[-1] is None):
+                continue  # written already, or sentences still to come (they are embedded in order)
+            doc.chunks_written = True
+            chunk_vectors = [doc.chunk_vector(i) for i in range(len(doc.chunks))]
+            if any(v is None for v in chunk_vectors):  # a document without sentences: embed its chunks after all
+                chunk_vectors = self._embed([c.text for c in doc.chunks])
+            items += [(doc, "chunk", i) for i in range(len(doc.chunks))]
+            out += list(chunk_vectors)
+        self.timer.add("chunk vectors (mean of sentences)", t)
+        return items, out
+
+    def _embed(self, texts: list[str]) -> list:
+        return (getattr(self.embedder, "embed_passages", None) or self.embedder.get_text_embedding_batch)(texts)
+
     def flush(self) -> None:
         """Embed and write every pending document, then register them all at once."""
         if not self.pending:
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        items = [item for doc in self.pending for item in doc.texts()]
+        items = [item for doc in self.pending for item in doc.texts(chunks=self.embed_chunks)]
         windows = [items[i : i + self.window] for i in range(0, len(items), self.window)]
-        embed = getattr(self.embedder, "embed_passages", None) or self.embedder.get_text_embedding_batch
+        embed = self._embed
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") as ahead:
             future = ahead.submit(embed, [self._text(x) for x in windows[0]]) if windows else None
             for k, window in enumerate(windows):
@@ -203,9 +258,11 @@ class BatchIndexer:
                 self.timer.add("embed (waiting)", t)
                 if k + 1 < len(windows):  # the engine works on the next window while this one is written
                     future = ahead.submit(embed, [self._text(x) for x in windows[k + 1]])
-                self._write(window, vectors)
+                self._write(*self._with_sentence_chunks(window, vectors))
                 if self.progress is not None:
                     self.progress.update(len(window))
+        if not self.embed_chunks:  # documents without sentences
+            self._write(*self._with_sentence_chunks([], [], done=self.pending))
         t = time.perf_counter()
         added = now()
         batch = []

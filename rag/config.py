@@ -33,6 +33,7 @@ def prepare_process() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+DenseUnit = Literal["chunk", "sentence"]
 
 
 class PairThresholds(BaseModel):
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(2.0, ge=0, description="RRF weight of the BM25 side (dense is 1), scaled by how many query words the corpus knows.")
+    dense_unit: DenseUnit = Field("chunk", description=(
+        "What the dense side ranks chunks by: `chunk` embeds every chunk and every sentence at ingest and ranks by the "
+        "chunk's own vector; `sentence` embeds only sentences (about half the ingest time) and ranks a chunk by its "
+        "best sentence. Sentence ranking works on any index; an index holding documents added in sentence mode is "
+        "always ranked by sentences."))
 
     grounding: GroundingSettings = Field(default_factory=lambda: GroundingSettings(),
                                          description="The answer-or-refuse policy (rag/grounding.py).")

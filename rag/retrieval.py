@@ -13,7 +13,10 @@ import logging
 import os
 import pickle
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterable, Mapping
 
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -22,13 +25,16 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from rag.bm25 import BM25, Vocabulary
 from rag.config import RetrievalMode, Settings
 from rag.schema import UnknownDocuments
-from rag.store import Store
+from rag.store import DENSE_UNIT_KEY, Store
 from rag.text import tokenize, tokens_key
 
 log = logging.getLogger(__name__)
 
 
-_KEEP = ("doc_id", "doc_name", "chunk_id", "start", "end", "section")
+_KEEP = ("doc_id", "doc_name", "chunk_id", "start", "end", "section", DENSE_UNIT_KEY)
+# sentences fetched per chunk wanted when chunks are ranked by their best sentence (a chunk has ~5 sentences and
+# shares one with each neighbour, so the nearest sentences name fewer distinct chunks than there are sentences)
+_SENTENCES_PER_CHUNK = 3
 
 
 @dataclass
@@ -45,10 +51,45 @@ class _Corpus:
     bm25: BM25
     format: int = 2  # bump when these fields change: caches pickled by older code are then ignored
 
+    @cached_property
+    def spans(self) -> dict[str, list[tuple[int, int, str]]]:
+        """Each document's chunks as (start, end, chunk_id) by start: which chunk holds a sentence."""
+        out: dict[str, list[tuple[int, int, str]]] = {}
+        for cid, (_, meta) in self.chunks.items():
+            out.setdefault(meta["doc_id"], []).append((int(meta["start"]), int(meta["end"]), cid))
+        for rows in out.values():
+            rows.sort()
+        return out
+
+    @cached_property
+    def sentence_unit(self) -> bool:
+        """Some chunk has no vector of its own (added with dense_unit "sentence"): rank chunks by sentences."""
+        return any(meta.get(DENSE_UNIT_KEY) == "sentence" for _, meta in self.chunks.values())
+
     def node(self, chunk_id: str) -> TextNode:
         text, meta = self.chunks[chunk_id]
         return TextNode(id_=chunk_id, text=text, metadata=dict(meta),
                         start_char_idx=int(meta["start"]), end_char_idx=int(meta["end"]))
+
+
+def rank_by_best_sentence(hits: Iterable[tuple[str, int, int, float]],
+                          spans: Mapping[str, list[tuple[int, int, str]]], k: int) -> list[tuple[str, float]]:
+    """The first `k` chunks in order of their best sentence. `hits` are (doc_id, start, end, score), best first;
+    `spans` each document's chunks as (start, end, chunk_id) sorted by start (ends rise with starts). A sentence
+    counts for every chunk whose [start, end) holds it (neighbours share one); sentences of documents without
+    chunks in `spans` (not committed yet) are skipped."""
+    best: dict[str, float] = {}
+    for doc_id, a, b, score in hits:
+        chunks = spans.get(doc_id, ())
+        i = bisect_right(chunks, a, key=lambda c: c[0])  # chunks[:i] start at or before the sentence
+        while i > 0 and chunks[i - 1][1] > a:  # earlier chunks end before the sentence starts
+            i -= 1
+            start, end, cid = chunks[i]
+            if end >= b and cid not in best:
+                best[cid] = score
+        if len(best) >= k:
+            break
+    return list(best.items())[:k]
 
 
 class CorpusCache:
@@ -75,6 +116,9 @@ class CorpusCache:
                 else:  # start from what we have: only documents added since are fetched
                     self._corpus = self._refresh(generation, self._corpus or cached)
                     self._save(self._corpus)
+                    if self._corpus.sentence_unit and self.store.settings.dense_unit == "chunk":
+                        log.warning("some documents were indexed with RAG_DENSE_UNIT=sentence (no chunk vectors): "
+                                    "the dense side ranks chunks by their best sentence")
             return self._corpus
 
     def _load(self) -> _Corpus | None:
@@ -160,6 +204,11 @@ class HybridRetriever(BaseRetriever):
     def _dense(self, query: QueryBundle, corpus: _Corpus, k: int) -> list[tuple[str, float]]:
         embedding = query.embedding or self.embedder.get_query_embedding(query.query_str)
         query.embedding = embedding
+        if self.settings.dense_unit == "sentence" or corpus.sentence_unit:
+            # sentence vectors exist in every index, so this works whatever mode the index was built in; extra
+            # sentences in case some belong to documents still being indexed
+            hits = self.store.nearest_sentences(embedding, k * _SENTENCES_PER_CHUNK + 8, self.doc_ids)
+            return rank_by_best_sentence(hits, corpus.spans, k)
         where = {"doc_id": {"$in": self.doc_ids}} if self.doc_ids else None
         # ids and distances only: the texts come from the corpus (asking Chroma for them costs 3x the search);
         # fetch extra in case some hits belong to documents still being indexed

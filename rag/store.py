@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 _SPACE = {"hnsw:space": "cosine"}
 _GET_PAGE = 5000
 
+# Chunk metadata key, set to "sentence" on a chunk whose vector was not embedded from its text but is the mean of
+# its sentence vectors (indexed with RAG_DENSE_UNIT=sentence): the dense side must then rank by sentences.
+DENSE_UNIT_KEY = "dense_unit"
+
 
 @dataclass(frozen=True)
 class DocumentInfo:
@@ -228,6 +232,17 @@ class Store:
 
     def get_chunks(self, where: dict | None = None) -> list[tuple[str, str, dict]]:
         return list(self.iter_chunks(where))
+
+    def nearest_sentences(self, embedding, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, int, int, float]]:
+        """(doc_id, start, end, cosine) of the `n` sentences nearest the query vector, best first; a pending
+        replacement's staged sentences are left out (they may leave fewer than `n`)."""
+        if n <= 0:
+            return []
+        where = {"doc_id": {"$in": doc_ids}} if doc_ids else None
+        got = self.sentences.query(query_embeddings=[embedding], n_results=n, where=where,
+                                   include=["metadatas", "distances"])
+        return [(m["doc_id"], int(m["start"]), int(m["end"]), 1.0 - d)
+                for m, d in zip(got["metadatas"][0], got["distances"][0]) if not m.get("staged")]
 
     def copy_into(self, dst: "Store") -> None:
         """Copy every collection, vectors included, e.g. from the embedded store to a Chroma server."""

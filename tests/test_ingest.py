@@ -65,10 +65,12 @@ def _rows_match_registry(store: Store) -> bool:
             and all(":" in i and "@" not in i for i in sentences["ids"]))
 
 
-def test_a_failed_replacement_leaves_the_old_version_answering(fresh_settings, monkeypatch):
+@pytest.mark.parametrize("unit", ["chunk", "sentence"])
+def test_a_failed_replacement_leaves_the_old_version_answering(fresh_settings, monkeypatch, unit):
     from rag.pipeline import Pipeline
     from rag.schema import AskRequest
 
+    fresh_settings = fresh_settings.model_copy(update={"dense_unit": unit})
     store, emb = Store(fresh_settings), get_embedder()
     add_document(store, emb, fresh_settings, "leave.txt", V1)
     pipeline = Pipeline(fresh_settings, store=store)
@@ -95,7 +97,9 @@ def test_a_failed_replacement_leaves_the_old_version_answering(fresh_settings, m
     assert "20天" in pipeline.ask(question).answer
 
 
-def test_a_replacement_interrupted_after_its_commit_is_finished_by_repair(fresh_settings, monkeypatch):
+@pytest.mark.parametrize("unit", ["chunk", "sentence"])
+def test_a_replacement_interrupted_after_its_commit_is_finished_by_repair(fresh_settings, monkeypatch, unit):
+    fresh_settings = fresh_settings.model_copy(update={"dense_unit": unit})
     store, emb = Store(fresh_settings), get_embedder()
     add_document(store, emb, fresh_settings, "leave.txt", V1)
     monkeypatch.setattr(store, "finish_replacement", lambda doc_id, version: None)
@@ -109,9 +113,11 @@ def test_a_replacement_interrupted_after_its_commit_is_finished_by_repair(fresh_
     assert {V2[a:b] for a, b in spans} >= {"员工入职满一年后享有12天带薪年假，入职满五年后增加到20天。"}
 
 
-def test_a_batch_commits_once_and_a_crash_mid_batch_commits_nothing(fresh_settings, monkeypatch):
+@pytest.mark.parametrize("unit", ["chunk", "sentence"])
+def test_a_batch_commits_once_and_a_crash_mid_batch_commits_nothing(fresh_settings, monkeypatch, unit):
     from index.ingest import BatchIndexer
 
+    fresh_settings = fresh_settings.model_copy(update={"dense_unit": unit})
     store, emb = Store(fresh_settings), get_embedder()
     docs = [(f"note-{i}.txt", f"第{i}号通知。" + V1 * (i + 1)) for i in range(6)]
     commits = []
