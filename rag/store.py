@@ -235,14 +235,19 @@ class Store:
 
     def nearest_sentences(self, embedding, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, int, int, float]]:
         """(doc_id, start, end, cosine) of the `n` sentences nearest the query vector, best first; a pending
-        replacement's staged sentences are left out (they may leave fewer than `n`)."""
+        replacement's staged sentences are left out (they may leave fewer than `n`). The span is read from the id:
+        asking Chroma for metadata too costs more than the search."""
         if n <= 0:
             return []
         where = {"doc_id": {"$in": doc_ids}} if doc_ids else None
-        got = self.sentences.query(query_embeddings=[embedding], n_results=n, where=where,
-                                   include=["metadatas", "distances"])
-        return [(m["doc_id"], int(m["start"]), int(m["end"]), 1.0 - d)
-                for m, d in zip(got["metadatas"][0], got["distances"][0]) if not m.get("staged")]
+        got = self.sentences.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
+        out = []
+        for sid, dist in zip(got["ids"][0], got["distances"][0]):
+            doc_id, _, span = sid.rpartition(":")
+            start, _, end = span.partition("-")
+            if "@" not in doc_id:  # not a staged id (see staged_sentence_id)
+                out.append((doc_id, int(start), int(end), 1.0 - dist))
+        return out
 
     def copy_into(self, dst: "Store") -> None:
         """Copy every collection, vectors included, e.g. from the embedded store to a Chroma server."""

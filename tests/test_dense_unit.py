@@ -122,3 +122,27 @@ def test_sentence_ranking_never_searches_the_chunk_collection_and_serves_either_
     index_documents(store, embedder, sentence_mode, [("extra.txt", "食堂每天中午十二点开饭。晚餐从六点开始供应。\n")])
     assert _dense_ranking(chunk_mode, store, embedder, question) == _dense_ranking(sentence_mode, store, embedder,
                                                                                    question)
+
+
+def test_nearest_sentences_leave_out_a_pending_replacements_staged_sentences(fresh_settings, monkeypatch):
+    settings = fresh_settings.model_copy(update={"dense_unit": "sentence"})
+    store, embedder = Store(settings), CountingEmbedder()
+    old = DOCS[0][1]
+    new = old.replace("申请。", "书面申请。")
+    index_documents(store, embedder, settings, [("leave.txt", old)])
+
+    def power_cut(batch):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(store, "commit_documents", power_cut)
+    with pytest.raises(RuntimeError):
+        index_documents(store, embedder, settings, [("leave.txt", new)])
+    monkeypatch.undo()
+    staged = store.sentences.get(where={"staged": True}, include=["metadatas"])["metadatas"]
+    assert staged
+    only_new = next(new[m["start"]:m["end"]] for m in staged if "书面" in new[m["start"]:m["end"]])
+    hits = store.nearest_sentences(embedder.vector(only_new), n=store.sentences.count())
+    committed = store.sentences.get(where={"staged": {"$ne": True}}, include=["metadatas"])["metadatas"]
+    assert len(hits) == store.sentences.count() - len(staged)
+    assert {(doc, a, b) for doc, a, b, _ in hits} == {(m["doc_id"], m["start"], m["end"]) for m in committed}
+    assert max(score for *_, score in hits) < 0.99  # the new version's own sentence is not among them
