@@ -211,7 +211,9 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
             and not any(_ITEM_MARK.match(document[a:b]) for a, b in rest):
         lead = [_span(intro.doc_id, document, *rest[-1], chunk_at)]  # the paragraph ends by announcing the list
         rest = []
-    announced = bool(lead) or bool(_INTRODUCES.search(intro.text))
+    # announced by its form, or by the count the question asks for ("迁移分三个阶段进行。" for "分哪三个阶段")
+    announced = bool(lead) or bool(_INTRODUCES.search(intro.text)) or (
+        _count(question) is not None and _count(question) == _count(intro.text))
     if not announced and not (rest and _ITEM_MARK.match(document[rest[0][0]:rest[0][1]])):
         return []
     n = _count(lead[0].text if lead else intro.text) or _count(question)

@@ -227,6 +227,18 @@ def numbers_agree(question: str, text: str) -> bool:
     return all(m in text for m in _ORDINAL.findall(question))
 
 
+_CLOSES_SENTENCE = re.compile(r"[。！？；：.!?;:…]\W*$")
+
+
+def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) -> bool:
+    """A whole line of `text` (a chunk) with no sentence-final punctuation and no "label: value" colon: a document
+    or section title names a topic and states nothing about it. A chunk may start or end inside a long sentence,
+    so only a line break (or the document's start) bounds a line."""
+    whole_line = (text[a - 1] == "\n" if a > 0 else at_document_start) and b < len(text) and text[b] == "\n"
+    line = text[a:b]
+    return whole_line and not _CLOSES_SENTENCE.search(line) and not re.search(r"[:：]\s*\S", line)
+
+
 def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[str, np.ndarray]:
     ids = []
     for c in chunks:
@@ -253,6 +265,7 @@ class EvidenceScorer:
     dense_span = {"zh": 0.12, "en": 0.15}
     lexical_weight = {"zh": 0.6, "en": 0.3}
     type_penalty = 0.5
+    heading_penalty = 0.5  # a title line names a topic but states nothing about it
     duplicate_cosine = 0.97  # two sentences this similar say the same thing: cite one
 
     def __init__(self, store: Store, embedder):
@@ -294,6 +307,8 @@ class EvidenceScorer:
                     score *= self.type_penalty
                 if not numbers_agree(question, sentence + context):
                     score *= self.type_penalty
+                if is_title_line(text, a, b, at_document_start=base == 0) or sentence.strip() == meta.get("section", "").strip():
+                    score *= self.heading_penalty
                 result.ranked.append(Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence,
                                               meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid),
                                               context, coverage, missing, s_lang))
