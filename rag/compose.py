@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence, key_terms
-from rag.text import detect_lang, sentence_spans, trim_span
+from rag.evidence import Evidence, asked_for, key_terms, stem
+from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
 
@@ -178,6 +178,13 @@ def _count(text: str) -> int | None:
 
 def asks_for_list(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
+
+
+def announces_asked(intro: str, question: str) -> bool:
+    """The sentence names the kind of thing the question asks for ("以下三个目标：" for "哪三个目标"), or the count."""
+    words = {stem(w) for w in tokenize(intro)}
+    return any(stem(n) in words for n in asked_for(question)) or (
+        _count(question) is not None and _count(question) == _count(intro))
 
 
 @dataclass

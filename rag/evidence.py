@@ -57,7 +57,7 @@ _LATIN_TOKEN = re.compile(r"^[a-z][a-z'-]+$")
 _SUFFIXES = ("ingly", "edly", "ing", "iest", "ies", "ied", "est", "ers", "ed", "es", "er", "ly", "s", "y", "e")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude English stem for matching ("employs" ~ "employed", "busiest" ~ "busy"), never shorter than 4."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -73,14 +73,20 @@ _ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九�
 _QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|如何|怎|为何|何)")
 
 
-def key_terms(question: str) -> list[str]:
-    """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
-    or the noun right after a question word (the kind of thing asked for), each once."""
-    asked_nouns: set[str] = set()
+def asked_for(question: str) -> set[str]:
+    """The noun right after a question word: the kind of thing asked for ("哪三个**目标**", "which **substances**")."""
+    nouns: set[str] = set()
     for m in _ASKS_FOR.finditer(question):
         following = tokenize(question[m.end():m.end() + 12])
         if following:
-            asked_nouns.add(following[0])
+            nouns.add(following[0])
+    return nouns
+
+
+def key_terms(question: str) -> list[str]:
+    """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
+    or the noun right after a question word (the kind of thing asked for), each once."""
+    asked_nouns = asked_for(question)
     return list(dict.fromkeys(t for t in tokenize(question)
                               if t not in QUESTION_WORDS and t not in asked_nouns and not _FRAME.match(t)
                               and not _QUESTION_WORD.match(t)))
@@ -89,7 +95,7 @@ def key_terms(question: str) -> list[str]:
 def term_in(term: str, text_lower: str) -> bool:
     if term in text_lower:
         return True
-    return bool(_LATIN_TOKEN.match(term)) and _stem(term) in text_lower
+    return bool(_LATIN_TOKEN.match(term)) and stem(term) in text_lower
 
 
 def weighted_coverage(terms: list[str], text: str, bm25: BM25) -> tuple[float, list[str]]:
@@ -302,7 +308,7 @@ class EvidenceScorer:
                 coverage = (lexical + in_context) / 2  # a term only in the context (a year, a pronoun's name) counts half
                 dense_n = min(max((dense - self.dense_floor[pair_lang]) / self.dense_span[pair_lang], 0.0), 1.0)
                 w_lex = self.lexical_weight[pair_lang]
-                score = w_lex * lexical + (1 - w_lex) * dense_n + 0.05 / (rank + 1)
+                score = w_lex * (lexical + coverage) / 2 + (1 - w_lex) * dense_n + 0.05 / (rank + 1)
                 if kinds and not all(fills(k, sentence, question) for k in kinds):
                     score *= self.type_penalty
                 if not numbers_agree(question, sentence + context):

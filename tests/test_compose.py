@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.compose import asks_for_list, list_items, missing_note, quote_parts, split_question
+from rag.compose import announces_asked, asks_for_list, list_items, missing_note, quote_parts, split_question
 from rag.evidence import Evidence
 
 
@@ -99,3 +99,10 @@ def test_a_list_announced_by_the_count_the_question_asks_for_is_followed():
     assert [i.text[:4] for i in items] == ["上门维修", "远程诊断"]
     # without a matching count the sentence announces nothing
     assert list_items(intro, SERVICES, section, "本季度推出了哪三项新服务？") == []
+
+
+def test_a_runner_up_introduces_a_list_only_when_it_announces_what_is_asked():
+    assert announces_asked("本次迁移设定以下三个目标：", "迁移设定了哪些目标？")  # the asked noun
+    assert announces_asked("迁移分三个阶段进行。", "迁移分哪三个阶段？")  # the asked count
+    assert announces_asked("The kit contains the following parts:", "Which parts does the kit contain?")
+    assert not announces_asked("Follow these steps before first use:", "Which substances does the filter reduce?")
