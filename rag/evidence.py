@@ -68,9 +68,10 @@ def stem(word: str) -> str:
 # Counts and demonstratives frame a question ("哪两位", "四个", "第几个", "这次", "那份"), and the noun a question word
 # asks for names the kind of answer, which the answer need not repeat ("哪座城市" → 东京, "什么职务", "which branch").
 _FRAME = re.compile(r"^(?:第?[几两一二三四五六七八九十百千\d]+|[这那该此本每各])[个位次项座名家种条大届份件篇段年天届轮点方面]*$")
-_ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九十]?[个位座家所条种项件份类名次]?|\b(?:which|what|whose)\s+",
+_ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九十]?[个位座家所条种项件份类名次]?|多(?:长|少|久|大|高|远|重)"
+                       r"|\b(?:which|what|whose)\s+",
                        re.I)
-_QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|如何|怎|为何|何)")
+_QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|多长|多久|多大|多高|多远|多重|如何|怎|为何|何)")
 
 
 def asked_for(question: str) -> set[str]:
@@ -87,9 +88,11 @@ def key_terms(question: str) -> list[str]:
     """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
     or the noun right after a question word (the kind of thing asked for), each once."""
     asked_nouns = asked_for(question)
-    return list(dict.fromkeys(t for t in tokenize(question)
-                              if t not in QUESTION_WORDS and t not in asked_nouns and not _FRAME.match(t)
-                              and not _QUESTION_WORD.match(t)))
+    tokens = tokenize(question)
+    asking = [t for t in tokens if t in QUESTION_WORDS or _QUESTION_WORD.match(t)]
+    return list(dict.fromkeys(t for t in tokens
+                              if t not in asked_nouns and not _FRAME.match(t) and t not in asking
+                              and not any(t in a for a in asking)))  # "长时间" is part of "多长时间"
 
 
 def term_in(term: str, text_lower: str) -> bool:

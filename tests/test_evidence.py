@@ -41,6 +41,11 @@ def test_key_terms_are_the_content_words_lower_cased():
     assert key_terms("Which year did the UK join?") == ["uk", "join"]
 
 
+def test_a_how_long_or_how_many_phrase_and_its_pieces_are_not_key_terms():
+    assert key_terms("快煮模式需要多长时间？") == ["快", "煮", "模式", "需要"]  # not 多长, 时间, 长时间, 多长时间
+    assert key_terms("会议持续了多少天？") == ["会议", "持续"]
+
+
 def test_a_sentence_fills_the_asked_kind_only_with_a_value_the_question_does_not_give():
     assert fills("year", "英国于2024年加入。", "英国哪一年加入？")
     assert not fills("year", "英国已正式加入。", "英国哪一年加入？")
