@@ -58,11 +58,11 @@ class PairThresholds(BaseModel):
 # sample_zh (evals/README.md, "Calibration"): the most questions handled right with false refusals at most 0.08.
 # zh-en has no calibration questions: it keeps the pre-calibration floor.
 _PAIRS = {
-    "zh-zh": PairThresholds(min_score=0.65, min_coverage=0.0, strong=0.75,
-                            min_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.35),
-    "en-en": PairThresholds(min_score=0.7, min_coverage=0.25, strong=0.75,
+    "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
+                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35),
+    "en-en": PairThresholds(min_score=0.725, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
-    "en-zh": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0),
+    "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0),
     "zh-en": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.0),
 }
 

@@ -240,12 +240,17 @@ _CLOSES_SENTENCE = re.compile(r"[。！？；：.!?;:…]\W*$")
 
 
 def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) -> bool:
-    """A whole line of `text` (a chunk) with no sentence-final punctuation and no "label: value" colon: a document
-    or section title names a topic and states nothing about it. A chunk may start or end inside a long sentence,
-    so only a line break (or the document's start) bounds a line."""
-    whole_line = (text[a - 1] == "\n" if a > 0 else at_document_start) and b < len(text) and text[b] == "\n"
+    """A document's first line, or a heading above a longer paragraph, with no sentence-final punctuation and no
+    "label: value" colon: a title names a topic and states nothing about it. `text` is a chunk, which may start or
+    end inside a long sentence, so only a line break (or the document's start) bounds a line."""
+    opens_line = text[a - 1] == "\n" if a > 0 else at_document_start
+    if not opens_line or b >= len(text) or text[b] != "\n":
+        return False
     line = text[a:b]
-    return whole_line and not _CLOSES_SENTENCE.search(line) and not re.search(r"[:：]\s*\S", line)
+    if _CLOSES_SENTENCE.search(line) or re.search(r"[:：]\s*\S", line):
+        return False
+    following = text[b:].lstrip("\n").split("\n", 1)[0]
+    return (a == 0 and at_document_start) or len(following.strip()) > 2 * len(line.strip())
 
 
 def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[str, np.ndarray]:
@@ -311,7 +316,7 @@ class EvidenceScorer:
                 coverage = (lexical + in_context) / 2  # a term only in the context (a year, a pronoun's name) counts half
                 dense_n = min(max((dense - self.dense_floor[pair_lang]) / self.dense_span[pair_lang], 0.0), 1.0)
                 w_lex = self.lexical_weight[pair_lang]
-                score = w_lex * (lexical + coverage) / 2 + (1 - w_lex) * dense_n + 0.05 / (rank + 1)
+                score = w_lex * lexical + (1 - w_lex) * dense_n + 0.05 / (rank + 1)
                 if kinds and not all(fills(k, sentence, question) for k in kinds):
                     score *= self.type_penalty
                 if not numbers_agree(question, sentence + context):

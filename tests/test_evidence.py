@@ -60,6 +60,8 @@ def test_numbers_in_the_question_must_appear_in_the_sentence():
 @pytest.mark.parametrize("chunk, line, title", [
     ("Northwind Handbook\nThe handbook applies to all staff.\n", "Northwind Handbook", True),
     ("一、背景\n订单系统运行在32台服务器上。\n", "一、背景", True),
+    ("前言。\n一、背景\n订单系统运行在32台服务器上。\n", "一、背景", True),  # a heading above its paragraph
+    ("正文。\n本文出自“世界知识”\n", "本文出自“世界知识”", False),  # a closing line, no paragraph below
     ("Intro.\n- Cartridge life: 150 liters\nMore.\n", "- Cartridge life: 150 liters", False),  # label: value
     ("Intro.\nThe meeting ended at noon.\nMore.\n", "The meeting ended at noon.", False),
     ("订单系统运行在32台服务器上，扩容一次需要约两小时，峰值", "峰值", False),  # the chunk ends inside a sentence
