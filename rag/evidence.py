@@ -253,19 +253,16 @@ def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) ->
     return (a == 0 and at_document_start) or len(following.strip()) > 2 * len(line.strip())
 
 
-def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[str, np.ndarray]:
-    ids = []
+def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[tuple[str, int, int], np.ndarray]:
+    spans = []
     for c in chunks:
         meta = c.node.metadata
         text, base = c.node.get_content(), int(meta["start"])
         for a, b in sentence_spans(text):
             a, b = trim_span(text, a, b)
             if b > a:
-                ids.append(f"{meta['doc_id']}:{base + a}-{base + b}")
-    if not ids:
-        return {}
-    got = store.sentences.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
-    return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+                spans.append((meta["doc_id"], base + a, base + b))
+    return store.sentence_vectors(spans)
 
 
 def _normalised(text: str) -> str:
@@ -307,7 +304,7 @@ class EvidenceScorer:
                     continue
                 seen.add((meta["doc_id"], base + a))
                 sentence = text[a:b]
-                sid = f"{meta['doc_id']}:{base + a}-{base + b}"
+                sid = (meta["doc_id"], base + a, base + b)
                 s_lang = doc_lang
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
