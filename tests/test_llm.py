@@ -123,3 +123,18 @@ def test_gate_with_two_slots_serves_two_at_once_in_arrival_order_and_bounds_the_
     release[2].set()
     for t in threads:
         t.join(5)
+
+
+def test_fake_llm_answers_queued_replies_in_order_then_its_default():
+    llm = FakeLLM(default=lambda messages: f"echo: {messages[-1].content}")
+    llm.enqueue("first", ValueError("down"), lambda messages: messages[0].content.upper() + " reply")
+    turns = [ChatMessage(role="system", content="sys"), ChatMessage(role="user", content="q")]
+    assert llm.complete("p").text == "first"
+    with pytest.raises(ValueError):
+        llm.stream_chat(turns)
+    chunks = list(llm.stream_chat(turns))
+    assert len(chunks) > 1 and "".join(c.delta for c in chunks) == chunks[-1].message.content == "SYS reply"
+    assert llm.chat(turns).message.content == "echo: q"
+    assert llm.prompts == ["p", chatml(turns), chatml(turns), chatml(turns)]
+    assert llm.replies == ["first", "SYS reply", "echo: q"]
+    assert FakeLLM().complete("x").text == ""
