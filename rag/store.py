@@ -239,7 +239,8 @@ class Store:
         self.sentences.add(ids=ids, embeddings=[r.vector for r in rows], metadatas=metas)
 
     def sentence_vectors(self, spans: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int, int], np.ndarray]:
-        """The committed vectors of the sentences at (doc_id, start, end); spans without one are left out."""
+        """The vectors of the sentences at (doc_id, start, end), not a pending replacement's; spans without one are
+        left out."""
         keys = {_sentence_id(*span): span for span in spans}
         if not keys:
             return {}
