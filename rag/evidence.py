@@ -15,6 +15,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from rag.bm25 import BM25
+from rag.config import EvidenceSettings
 from rag.store import Store
 from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
@@ -272,16 +273,13 @@ def _normalised(text: str) -> str:
 class EvidenceScorer:
     """Scores every sentence of the retrieved chunks against the question (ranking only; see rag/grounding.py)."""
 
-    dense_floor = {"zh": 0.78, "en": 0.70}
-    dense_span = {"zh": 0.12, "en": 0.15}
-    lexical_weight = {"zh": 0.6, "en": 0.3}
-    type_penalty = 0.5
-    heading_penalty = 0.5  # a title line names a topic but states nothing about it
-    duplicate_cosine = 0.97  # two sentences this similar say the same thing: cite one
-
-    def __init__(self, store: Store, embedder):
+    def __init__(self, store: Store, embedder, tuning: EvidenceSettings | None = None):
         self.store = store
         self.embedder = embedder
+        t = tuning or EvidenceSettings()
+        self.dense_floor, self.dense_span, self.lexical_weight = t.dense_floor, t.dense_span, t.lexical_weight
+        self.type_penalty, self.heading_penalty = t.type_penalty, t.heading_penalty
+        self.duplicate_cosine = t.duplicate_cosine
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)

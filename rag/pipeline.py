@@ -36,7 +36,7 @@ class Pipeline:
         self.store = store or Store(settings)
         self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size, settings.embed_pool)
         self.corpus = CorpusCache(self.store)
-        self.scorer = EvidenceScorer(self.store, self.embedder)
+        self.scorer = EvidenceScorer(self.store, self.embedder, settings.evidence)
         self.policy = GroundingPolicy(settings.grounding)
         self._backends: dict[str, AnswerBackend] = {}
         self._lock = threading.Lock()
