@@ -78,7 +78,7 @@ def _write(store, texts: list[str], vectors: np.ndarray, prefix: str = "syntheti
             chunk = Chunk(pos, pos + len(texts[i]), texts[i], "", ())
             pos = chunk.end
             nodes.append(chunk_node(doc_id, doc_id, f"{doc_id}:{i - d:05d}", None, chunk, vectors[i].tolist()))
-        store.vector_store.add(nodes)
+        store.add_chunks(nodes)
         store.commit_document(DocumentInfo(doc_id, doc_id, doc_id, len(nodes), pos, now()),
                               vectors[d].tolist())
     return time.perf_counter() - started

@@ -45,13 +45,15 @@ def create_app(settings: Settings) -> FastAPI:
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + 1 / (60 + rank + 1)
         top = sorted(fused, key=fused.get, reverse=True)[:3]
-        sentences = {f"{metas[i]['doc_id']}:{metas[i]['start'] + a}-{metas[i]['start'] + b}": texts[i][a:b]
+        sentences = {(metas[i]["doc_id"], metas[i]["start"] + a, metas[i]["start"] + b): texts[i][a:b]
                      for i in top for a, b in sentence_spans(texts[i])}
-        rows = store.sentences.get(ids=list(sentences), include=["embeddings"])
-        if not rows["ids"]:
+        vectors = store.sentence_vectors(sentences)
+        if not vectors:
             return {"answer": "", "refused": True}
-        best = rows["ids"][int(np.argmax(np.asarray(rows["embeddings"], dtype=np.float32) @ qv))]
-        return {"answer": sentences[best].strip(), "refused": False, "citation": best}
+        best = max(vectors, key=lambda span: float(vectors[span] @ qv))
+        doc_id, start, end = best
+        return {"answer": sentences[best].strip(), "refused": False,
+                "citation": {"doc_id": doc_id, "start": start, "end": end}}
 
     @app.get("/healthz")
     def healthz() -> dict:

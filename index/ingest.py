@@ -15,7 +15,7 @@ import numpy as np
 from index.chunker import chunk_text
 from index.loader import SUPPORTED, load_file
 from rag.config import Settings
-from rag.store import DENSE_UNIT_KEY, DocumentInfo, Store, now, sentence_id, staged_sentence_id
+from rag.store import DENSE_UNIT_KEY, DocumentInfo, SentenceVector, Store, now
 from rag.text import tokenize, tokens_key, trim_span
 
 
@@ -189,7 +189,7 @@ class BatchIndexer:
 
     def _write(self, items, vectors) -> None:
         t = time.perf_counter()
-        nodes, sids, svecs, smetas = [], [], [], []
+        nodes, sentences = [], []
         for (doc, kind, i), vector in zip(items, vectors):
             info = doc.info
             if kind == "chunk":
@@ -198,20 +198,11 @@ class BatchIndexer:
                 doc.vector_sum = np.asarray(vector) if doc.vector_sum is None else doc.vector_sum + vector
             else:
                 a, b = doc.sentences[i]
-                meta = {"doc_id": info.doc_id, "doc_name": info.name, "start": a, "end": b, "version": info.version}
-                if doc.staged:
-                    meta["staged"] = True
-                    sids.append(staged_sentence_id(info.doc_id, info.version, a, b))
-                else:
-                    sids.append(sentence_id(info.doc_id, a, b))
-                svecs.append(vector)
-                smetas.append(meta)
+                sentences.append(SentenceVector(info, a, b, vector, staged=doc.staged))
         t = self.timer.add("tokenize chunks (BM25)", t)
-        if nodes:
-            self.store.vector_store.add(nodes)
+        self.store.add_chunks(nodes)
         t = self.timer.add("write chunks (Chroma)", t)
-        if sids:
-            self.store.sentences.add(ids=sids, embeddings=svecs, metadatas=smetas)
+        self.store.add_sentences(sentences)
         self.timer.add("write sentences (Chroma)", t)
 
     def _with_sentence_chunks(self, window: list, vectors: list, done: list[_Pending] | None = None):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence, key_terms
-from rag.text import detect_lang, sentence_spans, trim_span
+from rag.evidence import Evidence, asked_for, key_terms, stem
+from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
 
@@ -180,6 +180,13 @@ def asks_for_list(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
+def announces_asked(intro: str, question: str) -> bool:
+    """The sentence names the kind of thing the question asks for ("以下三个目标：" for "哪三个目标"), or the count."""
+    words = {stem(w) for w in tokenize(intro)}
+    return any(stem(n) in words for n in asked_for(question)) or (
+        _count(question) is not None and _count(question) == _count(intro))
+
+
 @dataclass
 class Span:
     doc_id: str
@@ -211,7 +218,9 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
             and not any(_ITEM_MARK.match(document[a:b]) for a, b in rest):
         lead = [_span(intro.doc_id, document, *rest[-1], chunk_at)]  # the paragraph ends by announcing the list
         rest = []
-    announced = bool(lead) or bool(_INTRODUCES.search(intro.text))
+    # announced by its form, or by the count the question asks for ("迁移分三个阶段进行。" for "分哪三个阶段")
+    announced = bool(lead) or bool(_INTRODUCES.search(intro.text)) or (
+        _count(question) is not None and _count(question) == _count(intro.text))
     if not announced and not (rest and _ITEM_MARK.match(document[rest[0][0]:rest[0][1]])):
         return []
     n = _count(lead[0].text if lead else intro.text) or _count(question)

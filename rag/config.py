@@ -81,6 +81,24 @@ class GroundingSettings(BaseModel):
         return self.pairs.get(pair) or _PAIRS.get(pair) or _PAIRS["en-en"]
 
 
+class EvidenceSettings(BaseModel):
+    """How a sentence is scored against the question (rag/evidence.py), by language pair ("zh"; "en" also across
+    languages); tuned on the dev set."""
+
+    dense_floor: dict[str, float] = Field(default_factory=lambda: {"zh": 0.78, "en": 0.70}, description=(
+        "Question-sentence cosine that counts as no similarity (e5 cosines rarely fall below it)."))
+    dense_span: dict[str, float] = Field(default_factory=lambda: {"zh": 0.12, "en": 0.15}, description=(
+        "Cosine above the floor that counts as full similarity."))
+    lexical_weight: dict[str, float] = Field(default_factory=lambda: {"zh": 0.6, "en": 0.3}, description=(
+        "Share of the score from key-term coverage (the rest from similarity)."))
+    type_penalty: float = Field(0.5, ge=0, le=1, description=(
+        "Score factor for a sentence without the asked kind of value or with other numbers than the question's."))
+    heading_penalty: float = Field(0.5, ge=0, le=1, description=(
+        "Score factor for a title line: it names a topic but states nothing about it."))
+    duplicate_cosine: float = Field(0.97, ge=0, le=1, description=(
+        "Two sentences of different documents this similar say the same thing: only the better is kept."))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
@@ -103,6 +121,8 @@ class Settings(BaseSettings):
 
     grounding: GroundingSettings = Field(default_factory=lambda: GroundingSettings(),
                                          description="The answer-or-refuse policy (rag/grounding.py).")
+    evidence: EvidenceSettings = Field(default_factory=lambda: EvidenceSettings(),
+                                       description="Sentence scoring (rag/evidence.py).")
 
     llm_model_path: Path | None = Field(None, description="A GGUF file for the local backend (default: the bundled Qwen2.5-Coder-1.5B).")
     llm_threads: int = Field(2, ge=1)

@@ -15,6 +15,7 @@ import numpy as np
 from llama_index.core.schema import NodeWithScore
 
 from rag.bm25 import BM25
+from rag.config import EvidenceSettings
 from rag.store import Store
 from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
@@ -57,7 +58,7 @@ _LATIN_TOKEN = re.compile(r"^[a-z][a-z'-]+$")
 _SUFFIXES = ("ingly", "edly", "ing", "iest", "ies", "ied", "est", "ers", "ed", "es", "er", "ly", "s", "y", "e")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude English stem for matching ("employs" ~ "employed", "busiest" ~ "busy"), never shorter than 4."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -68,28 +69,37 @@ def _stem(word: str) -> str:
 # Counts and demonstratives frame a question ("哪两位", "四个", "第几个", "这次", "那份"), and the noun a question word
 # asks for names the kind of answer, which the answer need not repeat ("哪座城市" → 东京, "什么职务", "which branch").
 _FRAME = re.compile(r"^(?:第?[几两一二三四五六七八九十百千\d]+|[这那该此本每各])[个位次项座名家种条大届份件篇段年天届轮点方面]*$")
-_ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九十]?[个位座家所条种项件份类名次]?|\b(?:which|what|whose)\s+",
+_ASKS_FOR = re.compile(r"(?:哪|什么|何|啥)[一几两三四五六七八九十]?[个位座家所条种项件份类名次]?|多(?:长|少|久|大|高|远|重)"
+                       r"|\b(?:which|what|whose)\s+",
                        re.I)
-_QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|如何|怎|为何|何)")
+_QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|多长|多久|多大|多高|多远|多重|如何|怎|为何|何)")
+
+
+def asked_for(question: str) -> set[str]:
+    """The noun right after a question word: the kind of thing asked for ("哪三个**目标**", "which **substances**")."""
+    nouns: set[str] = set()
+    for m in _ASKS_FOR.finditer(question):
+        following = tokenize(question[m.end():m.end() + 12])
+        if following:
+            nouns.add(following[0])
+    return nouns
 
 
 def key_terms(question: str) -> list[str]:
     """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
     or the noun right after a question word (the kind of thing asked for), each once."""
-    asked_nouns: set[str] = set()
-    for m in _ASKS_FOR.finditer(question):
-        following = tokenize(question[m.end():m.end() + 12])
-        if following:
-            asked_nouns.add(following[0])
-    return list(dict.fromkeys(t for t in tokenize(question)
-                              if t not in QUESTION_WORDS and t not in asked_nouns and not _FRAME.match(t)
-                              and not _QUESTION_WORD.match(t)))
+    asked_nouns = asked_for(question)
+    tokens = tokenize(question)
+    asking = [t for t in tokens if t in QUESTION_WORDS or _QUESTION_WORD.match(t)]
+    return list(dict.fromkeys(t for t in tokens
+                              if t not in asked_nouns and not _FRAME.match(t) and t not in asking
+                              and not any(t in a for a in asking)))  # "长时间" is part of "多长时间"
 
 
 def term_in(term: str, text_lower: str) -> bool:
     if term in text_lower:
         return True
-    return bool(_LATIN_TOKEN.match(term)) and _stem(term) in text_lower
+    return bool(_LATIN_TOKEN.match(term)) and stem(term) in text_lower
 
 
 def weighted_coverage(terms: list[str], text: str, bm25: BM25) -> tuple[float, list[str]]:
@@ -227,19 +237,33 @@ def numbers_agree(question: str, text: str) -> bool:
     return all(m in text for m in _ORDINAL.findall(question))
 
 
-def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[str, np.ndarray]:
-    ids = []
+_CLOSES_SENTENCE = re.compile(r"[。！？；：.!?;:…]\W*$")
+
+
+def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) -> bool:
+    """A document's first line, or a heading above a longer paragraph, with no sentence-final punctuation and no
+    "label: value" colon: a title names a topic and states nothing about it. `text` is a chunk, which may start or
+    end inside a long sentence, so only a line break (or the document's start) bounds a line."""
+    opens_line = text[a - 1] == "\n" if a > 0 else at_document_start
+    if not opens_line or b >= len(text) or text[b] != "\n":
+        return False
+    line = text[a:b]
+    if _CLOSES_SENTENCE.search(line) or re.search(r"[:：]\s*\S", line):
+        return False
+    following = text[b:].lstrip("\n").split("\n", 1)[0]
+    return (a == 0 and at_document_start) or len(following.strip()) > 2 * len(line.strip())
+
+
+def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[tuple[str, int, int], np.ndarray]:
+    spans = []
     for c in chunks:
         meta = c.node.metadata
         text, base = c.node.get_content(), int(meta["start"])
         for a, b in sentence_spans(text):
             a, b = trim_span(text, a, b)
             if b > a:
-                ids.append(f"{meta['doc_id']}:{base + a}-{base + b}")
-    if not ids:
-        return {}
-    got = store.sentences.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
-    return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+                spans.append((meta["doc_id"], base + a, base + b))
+    return store.sentence_vectors(spans)
 
 
 def _normalised(text: str) -> str:
@@ -249,15 +273,13 @@ def _normalised(text: str) -> str:
 class EvidenceScorer:
     """Scores every sentence of the retrieved chunks against the question (ranking only; see rag/grounding.py)."""
 
-    dense_floor = {"zh": 0.78, "en": 0.70}
-    dense_span = {"zh": 0.12, "en": 0.15}
-    lexical_weight = {"zh": 0.6, "en": 0.3}
-    type_penalty = 0.5
-    duplicate_cosine = 0.97  # two sentences this similar say the same thing: cite one
-
-    def __init__(self, store: Store, embedder):
+    def __init__(self, store: Store, embedder, tuning: EvidenceSettings | None = None):
         self.store = store
         self.embedder = embedder
+        t = tuning or EvidenceSettings()
+        self.dense_floor, self.dense_span, self.lexical_weight = t.dense_floor, t.dense_span, t.lexical_weight
+        self.type_penalty, self.heading_penalty = t.type_penalty, t.heading_penalty
+        self.duplicate_cosine = t.duplicate_cosine
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)
@@ -280,7 +302,7 @@ class EvidenceScorer:
                     continue
                 seen.add((meta["doc_id"], base + a))
                 sentence = text[a:b]
-                sid = f"{meta['doc_id']}:{base + a}-{base + b}"
+                sid = (meta["doc_id"], base + a, base + b)
                 s_lang = doc_lang
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
@@ -294,6 +316,8 @@ class EvidenceScorer:
                     score *= self.type_penalty
                 if not numbers_agree(question, sentence + context):
                     score *= self.type_penalty
+                if is_title_line(text, a, b, at_document_start=base == 0) or sentence.strip() == meta.get("section", "").strip():
+                    score *= self.heading_penalty
                 result.ranked.append(Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence,
                                               meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid),
                                               context, coverage, missing, s_lang))

@@ -1,14 +1,18 @@
-"""LLMs behind llama-index's interface: a fake for tests, the local GGUF model, OpenAI-compatible servers."""
+"""LLMs behind llama-index's interface: a deterministic fake (tests, `RAG_BACKEND=fake`), the local GGUF model,
+OpenAI-compatible servers."""
 
 from __future__ import annotations
 
 import threading
 from collections import deque
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
-from llama_index.core.base.llms.types import (ChatMessage, CompletionResponse, CompletionResponseGen, LLMMetadata)
-from llama_index.core.llms.callbacks import llm_completion_callback
+from llama_index.core.base.llms.generic_utils import (completion_response_to_chat_response,
+                                                      stream_completion_response_to_chat_response)
+from llama_index.core.base.llms.types import (ChatMessage, ChatResponse, ChatResponseGen, CompletionResponse,
+                                              CompletionResponseGen, LLMMetadata, MessageRole)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 from pydantic import PrivateAttr
 
@@ -20,16 +24,22 @@ def chatml(messages: Sequence[ChatMessage]) -> str:
 
 
 class FakeLLM(CustomLLM):
-    """Deterministic LLM for tests: answers with queued replies, in small pieces, and records prompts."""
+    """A deterministic stand-in for a language model (unit tests and `RAG_BACKEND=fake`), after simonw/llm's
+    MockModel: `enqueue(...)` queues replies, each a text, an exception to raise or a function of the chat
+    messages; with the queue empty it answers `default(messages)` (or nothing). Replies stream in small pieces
+    like a real model's; every prompt (as the ChatML text a model would read) and every reply is recorded."""
 
     _replies: deque = PrivateAttr(default_factory=deque)
+    _default: Any = PrivateAttr(default=None)
     prompts: list[str] = []
+    replies: list[str] = []
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, default: Callable[[list[ChatMessage]], str] | None = None, **kwargs: Any) -> None:
         super().__init__(messages_to_prompt=chatml, **kwargs)
-        self.prompts = []
+        self._default = default
+        self.prompts, self.replies = [], []
 
-    def enqueue(self, *replies: str | Exception) -> "FakeLLM":
+    def enqueue(self, *replies: str | Exception | Callable[[list[ChatMessage]], str]) -> "FakeLLM":
         self._replies.extend(replies)
         return self
 
@@ -37,28 +47,36 @@ class FakeLLM(CustomLLM):
     def metadata(self) -> LLMMetadata:
         return LLMMetadata(context_window=4096, num_output=256, is_chat_model=False, model_name="fake")
 
-    def _next(self, prompt: str) -> str:
+    def _reply(self, prompt: str, messages: Sequence[ChatMessage] | None = None) -> str:
         self.prompts.append(prompt)
-        reply = self._replies.popleft() if self._replies else ""
+        reply = self._replies.popleft() if self._replies else self._default
         if isinstance(reply, Exception):
             raise reply
-        return reply
+        if callable(reply):
+            reply = reply(list(messages or [ChatMessage(role=MessageRole.USER, content=prompt)]))
+        self.replies.append(reply or "")
+        return reply or ""
+
+    @staticmethod
+    def _pieces(reply: str, size: int = 3) -> CompletionResponseGen:
+        return (CompletionResponse(text=reply[: i + size], delta=reply[i : i + size])
+                for i in range(0, len(reply), size))
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self._next(prompt))
+        return CompletionResponse(text=self._reply(prompt))
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        reply = self._next(prompt)
+        return self._pieces(self._reply(prompt))
 
-        def gen():
-            text = ""
-            for i in range(0, len(reply), 3):
-                text += reply[i : i + 3]
-                yield CompletionResponse(text=text, delta=reply[i : i + 3])
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return completion_response_to_chat_response(CompletionResponse(text=self._reply(chatml(messages), messages)))
 
-        return gen()
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        return stream_completion_response_to_chat_response(self._pieces(self._reply(chatml(messages), messages)))
 
 
 class LocalServer:

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from rag.api_deps import AppServices, require_key
 from rag.backends.names import BACKENDS, offered
 from rag.schema import AskRequest, Citation, Message, streaming_response_doc
 
@@ -82,43 +83,44 @@ def to_ask_request(body: ChatCompletionRequest) -> AskRequest:
         raise RequestValidationError([{**e, "loc": ("body", *where(e["loc"]))} for e in exc.errors()]) from exc
 
 
-def router(get_pipeline, default_backend: str, auth=None) -> APIRouter:
-    api = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(auth)] if auth else [])
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(require_key)])
 
-    def backend_for(model: str) -> str:
-        return model if model in BACKENDS else default_backend
 
-    @api.get("/models")
-    def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "rag"}
-                                           for name in offered(default_backend)]}
+def backend_for(model: str, default_backend: str) -> str:
+    """A known backend name picks that backend; anything else ("gpt-4o", "default") the server's default."""
+    return model if model in BACKENDS else default_backend
 
-    @api.post("/chat/completions", response_model=ChatCompletion,
-              responses=streaming_response_doc("`chat.completion.chunk` events, then `data: [DONE]`"))
-    async def chat_completions(body: ChatCompletionRequest):
-        request = to_ask_request(body)
-        backend = backend_for(body.model)
-        response = await run_in_threadpool(get_pipeline().ask, request, backend)
-        completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        if not body.stream:
-            return ChatCompletion(id=completion_id, created=created, model=response.backend,
-                                  choices=[ChatChoice(message={"role": "assistant", "content": response.answer})],
-                                  citations=response.citations, refused=response.refused, grounding=response.grounding)
 
-        def chunk(delta: dict, finish: str | None = None, **extra) -> str:
-            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                    "model": response.backend, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+@router.get("/models")
+def models(services: AppServices) -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "rag"}
+                                       for name in offered(services.settings.backend)]}
 
-        def events():
-            yield chunk({"role": "assistant", "content": ""})
-            text = response.answer
-            for i in range(0, len(text), STREAM_PIECE):
-                yield chunk({"content": text[i : i + STREAM_PIECE]})
-            yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
-                        refused=response.refused, grounding=response.grounding)
-            yield "data: [DONE]\n\n"
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+@router.post("/chat/completions", response_model=ChatCompletion,
+             responses=streaming_response_doc("`chat.completion.chunk` events, then `data: [DONE]`"))
+async def chat_completions(body: ChatCompletionRequest, services: AppServices):
+    request = to_ask_request(body)
+    backend = backend_for(body.model, services.settings.backend)
+    response = await run_in_threadpool(services.pipeline().ask, request, backend)
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    if not body.stream:
+        return ChatCompletion(id=completion_id, created=created, model=response.backend,
+                              choices=[ChatChoice(message={"role": "assistant", "content": response.answer})],
+                              citations=response.citations, refused=response.refused, grounding=response.grounding)
 
-    return api
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        data = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                "model": response.backend, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    def events():
+        yield chunk({"role": "assistant", "content": ""})
+        text = response.answer
+        for i in range(0, len(text), STREAM_PIECE):
+            yield chunk({"content": text[i : i + STREAM_PIECE]})
+        yield chunk({}, "stop", citations=[c.model_dump() for c in response.citations],
+                    refused=response.refused, grounding=response.grounding)
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")

@@ -14,7 +14,8 @@ from typing import Iterator
 from rag.backends.base import AnswerBackend, Draft
 from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
-from rag.compose import DocumentView, as_evidence, asks_for_list, list_items, missing_note, quote_parts, split_question
+from rag.compose import (DocumentView, announces_asked, as_evidence, asks_for_list, list_items, missing_note, quote_parts,
+                         split_question)
 from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
@@ -35,7 +36,7 @@ class Pipeline:
         self.store = store or Store(settings)
         self.embedder = get_embedder(settings.embed_threads, settings.embed_batch_size, settings.embed_pool)
         self.corpus = CorpusCache(self.store)
-        self.scorer = EvidenceScorer(self.store, self.embedder)
+        self.scorer = EvidenceScorer(self.store, self.embedder, settings.evidence)
         self.policy = GroundingPolicy(settings.grounding)
         self._backends: dict[str, AnswerBackend] = {}
         self._lock = threading.Lock()
@@ -129,13 +130,19 @@ class Pipeline:
         )
 
     def _list_evidence(self, question: str, evidence: EvidenceSet, corpus) -> list[Evidence] | None:
-        """For a list question whose best evidence introduces a list: the intro and every item after it."""
+        """For a list question whose evidence introduces a list: the intro and every item after it. The intro is
+        the best sentence, or a close runner-up that announces the kind of thing asked for ("以下三个目标：")."""
         if not asks_for_list(question) or not evidence.ranked:
             return None
-        intro = evidence.ranked[0]
-        view = DocumentView(corpus.chunks, intro.doc_id)
-        items = list_items(intro, view.text, view.chunk_at, question)
-        return [intro] + [as_evidence(i, intro.score) for i in items] if items else None
+        close = {id(e) for e in evidence.selected()}
+        for rank, intro in enumerate(e for e in evidence.ranked if id(e) in close):
+            if rank and not announces_asked(intro.text, question):  # a runner-up must announce what is asked
+                continue
+            view = DocumentView(corpus.chunks, intro.doc_id)
+            items = list_items(intro, view.text, view.chunk_at, question)
+            if items:
+                return [intro] + [as_evidence(i, intro.score) for i in items]
+        return None
 
     @staticmethod
     def _list_answer(evidence: EvidenceSet) -> Draft | None:

@@ -8,6 +8,7 @@ chunks of documents committed since are fetched, with tokens stored at ingest.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -119,6 +120,10 @@ class CorpusCache:
                     if self._corpus.sentence_unit and self.store.settings.dense_unit == "chunk":
                         log.warning("some documents were indexed with RAG_DENSE_UNIT=sentence (no chunk vectors): "
                                     "the dense side ranks chunks by their best sentence")
+                # The corpus (~10⁵ objects per thousand chunks) lives until the next change: without this, every
+                # full collection rescans it, a pause of ~100 ms that lands on whichever request runs (the p99).
+                # Frozen objects are still freed by reference counting when a newer corpus replaces them.
+                gc.freeze()
             return self._corpus
 
     def _load(self) -> _Corpus | None:

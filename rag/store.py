@@ -21,7 +21,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from rag.config import Settings
 
@@ -51,13 +53,22 @@ class DocumentInfo:
                    meta.get("version"))
 
 
-def staged_sentence_id(doc_id: str, version: str, start: int, end: int) -> str:
-    """Where a replacement's sentence vectors wait until its commit ('@' never occurs in a doc_id)."""
-    return f"{doc_id}@{version}:{start}-{end}"
+def _sentence_id(doc_id: str, start: int, end: int, staged_version: str | None = None) -> str:
+    """The one sentence-id format; a replacement's sentence vectors wait under a staging id until its
+    commit ('@' never occurs in a doc_id)."""
+    return f"{doc_id}@{staged_version}:{start}-{end}" if staged_version else f"{doc_id}:{start}-{end}"
 
 
-def sentence_id(doc_id: str, start: int, end: int) -> str:
-    return f"{doc_id}:{start}-{end}"
+@dataclass(frozen=True)
+class SentenceVector:
+    """One sentence's vector as ingest writes it: its document, its span in the text, and whether it belongs to
+    a replacement that is not committed yet (staged)."""
+
+    doc: DocumentInfo
+    start: int
+    end: int
+    vector: Sequence[float]
+    staged: bool = False
 
 
 class StoreUnreachable(RuntimeError):
@@ -163,7 +174,7 @@ class Store:
         for i in range(0, len(keep), _GET_PAGE):
             part = keep[i : i + _GET_PAGE]
             metas = [{k: v for k, v in m.items() if k != "staged"} for m, _ in part]
-            self.sentences.upsert(ids=[sentence_id(doc_id, int(m["start"]), int(m["end"])) for m in metas],
+            self.sentences.upsert(ids=[_sentence_id(doc_id, int(m["start"]), int(m["end"])) for m in metas],
                                   embeddings=[e for _, e in part], metadatas=metas)
         self.discard_stale(doc_id, version)
 
@@ -210,6 +221,36 @@ class Store:
             self.finish_replacement(doc_id, committed[doc_id].version)
         return sorted(orphans.values())
 
+    # -- writes of ingest (registered later by commit_documents) -------------
+    def add_chunks(self, nodes: list) -> None:
+        """Chunks as llama-index nodes (text, vector, metadata), through llama-index's ChromaVectorStore."""
+        if nodes:
+            self.vector_store.add(nodes)
+
+    def add_sentences(self, rows: list[SentenceVector]) -> None:
+        """Sentence vectors of one or more documents in one write."""
+        if not rows:
+            return
+        ids, metas = [], []
+        for r in rows:
+            info = r.doc
+            ids.append(_sentence_id(info.doc_id, r.start, r.end, info.version if r.staged else None))
+            meta = {"doc_id": info.doc_id, "doc_name": info.name, "start": r.start, "end": r.end,
+                    "version": info.version}
+            if r.staged:
+                meta["staged"] = True
+            metas.append(meta)
+        self.sentences.add(ids=ids, embeddings=[r.vector for r in rows], metadatas=metas)
+
+    def sentence_vectors(self, spans: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int, int], np.ndarray]:
+        """The vectors of the sentences at (doc_id, start, end), not a pending replacement's; spans without one are
+        left out."""
+        keys = {_sentence_id(*span): span for span in spans}
+        if not keys:
+            return {}
+        got = self.sentences.get(ids=list(keys), include=["embeddings"])
+        return {keys[i]: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+
     # -- chunk access -------------------------------------------------------
     @staticmethod
     def _pages(coll, where: dict | None = None, include=("metadatas",)):
@@ -245,7 +286,7 @@ class Store:
         for sid, dist in zip(got["ids"][0], got["distances"][0]):
             doc_id, _, span = sid.rpartition(":")
             start, _, end = span.partition("-")
-            if "@" not in doc_id:  # not a staged id (see staged_sentence_id)
+            if "@" not in doc_id:  # not a staged id (see _sentence_id)
                 out.append((doc_id, int(start), int(end), 1.0 - dist))
         return out
 

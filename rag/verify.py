@@ -23,7 +23,27 @@ MARKER_OPENERS = "[【(（"
 MARKER = re.compile(r"[\[【(（]\s*(?:编号|来源|资料|source)?\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】)）]", re.I)
 _MARKERS = re.compile(r"\s*" + MARKER.pattern, re.I)
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Z0-9+]{1,}\b")
-_REFUSAL_HINTS = re.compile(r"没有找到相关信息|无法回答|未提及|没有提到|没有提供|not contain|does not (?:say|mention)|no information", re.I)
+# How models say the sources hold no answer, in general phrasings, never a bare negation ("英国没有加入…",
+# "does not contain a clause" answer the question): in Chinese a source as subject or a fixed "not found / cannot
+# answer" phrase; in English the sources as subject or object of a not-mentioned verb, or the model that cannot tell.
+_ZH_SOURCE = r"(?:资料|文档|文件|材料|来源|原文|文中|文本|上下文)"
+_EN_SOURCE = r"(?:sources?|documents?|context|texts?|passages?|materials?|excerpts?|articles?|information)"
+_REFUSAL_HINTS = re.compile("|".join([
+    _ZH_SOURCE + r"(?:中|里|内)?(?:并|均|都|也)?(?:没有|未曾|并未|未|没)(?:提到|提及|提供|说明|涉及|记载|包含|给出|指出|找到|相关|明确)",
+    _ZH_SOURCE + r"(?:中|里|内)?[，,：:\s]*(?:无法|不能|难以)(?:确定|得知|判断|回答|看出|找到)",
+    r"无法(?:从|根据|依据)(?:所给|提供|现有)?的?" + _ZH_SOURCE,
+    r"(?:没有|未能?|无法)找到(?:任何)?(?:相关|有关)?的?(?:信息|内容|答案|记载)|找不到(?:相关|有关)?的?(?:信息|内容|答案)",
+    r"(?:没有|并无|无)(?:相关|有关)的?(?:信息|内容|记载)|(?:无法|不能|难以)(?:回答|作答)|(?:并?未|没有)(?:提及|提到)",
+    r"\b" + _EN_SOURCE + r"\s+(?:provided\s+|given\s+)?(?:do|does|did)(?:\s+not|n't)\s+(?:\w+\s+)?"
+    r"(?:mention|say|state|contain|include|specify|provide|discuss|indicate|address|cover|give|answer|describe|tell"
+    r"|explain|refer|identify|name|have)\b",
+    r"\bnot\s+(?:\w+\s+)?(?:mentioned|stated|specified|provided|given|found|included|discussed|addressed|covered"
+    r"|available|described)\s+(?:in|by)\s+(?:the|these|any)\s+(?:of\s+the\s+)?(?:provided\s+|given\s+)?" + _EN_SOURCE,
+    r"\bno\s+(?:relevant\s+|specific\s+)?information\b|\bno\s+mention\s+of\b|\b(?:not\s+enough|insufficient)\s+information\b",
+    r"\bI\s+(?:cannot|can't|can\s+not|could\s+not|couldn't|am\s+unable\s+to|was\s+unable\s+to|am\s+not\s+able\s+to"
+    r"|do\s+not|don't)\s+(?:find|answer|determine|know|tell)\b",
+    r"\b(?:cannot|can't)\s+be\s+answered\b|\bunable\s+to\s+answer\b",
+]), re.I)
 
 
 @dataclass
@@ -79,7 +99,8 @@ def cited_sentences(text: str) -> list[tuple[str, set[int]]]:
 
 
 def looks_like_refusal(text: str) -> bool:
-    text = strip_markers(text)
+    """The model says the sources hold no answer (in whole or in this sentence)."""
+    text = strip_markers(text).replace("\u2019", "'")  # "don’t" as "don't"
     return any(r in text for r in REFUSAL.values()) or bool(_REFUSAL_HINTS.search(text))
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +23,14 @@ prepare_process()
 
 CORPUS_FILE = DEFAULT_CORPUS_DIR / "japan-uk-economic-2plus2.txt"
 DEV_SET = REPO_ROOT / "evals" / "datasets" / "dev.jsonl"
+
+
+def wait_until(condition, timeout: float = 5.0, interval: float = 0.001, what: str = "the condition") -> None:
+    """Poll until `condition()` holds; fail after `timeout` seconds (no fixed sleeps for ordering)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

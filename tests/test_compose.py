@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.compose import asks_for_list, list_items, missing_note, quote_parts, split_question
+from rag.compose import announces_asked, asks_for_list, list_items, missing_note, quote_parts, split_question
 from rag.evidence import Evidence
 
 
@@ -82,3 +82,27 @@ def test_quote_parts_cites_each_span_once_and_names_missing_parts():
     text, cited = quote_parts([[a], [b], [a]], "zh")
     assert text == "一是经济安全。[1]三是能源转型。[2][1]" and cited == [a, b]
     assert missing_note("When?", "en") == "The documents do not say: When?"
+
+
+SERVICES = ("本季度推出了两项新服务，覆盖更多城市。\n"
+            "上门维修：工程师在二十四小时内上门，费用按次计算，首次上门免费。\n"
+            "远程诊断：通过视频通话由技师在线判断故障原因，并给出处理建议。\n")
+
+
+def test_a_list_announced_by_the_count_the_question_asks_for_is_followed():
+    def section(doc_id, offset):
+        return ("s:0", "") if 0 <= offset < len(SERVICES) else None
+
+    start = SERVICES.index("本季度")
+    intro = Evidence("s", "s:0", start, SERVICES.index("\n"), "本季度推出了两项新服务，覆盖更多城市。", "", 0.9, 0.5, 0.8, 0)
+    items = list_items(intro, SERVICES, section, "本季度推出了哪两项新服务？")
+    assert [i.text[:4] for i in items] == ["上门维修", "远程诊断"]
+    # without a matching count the sentence announces nothing
+    assert list_items(intro, SERVICES, section, "本季度推出了哪三项新服务？") == []
+
+
+def test_a_runner_up_introduces_a_list_only_when_it_announces_what_is_asked():
+    assert announces_asked("本次迁移设定以下三个目标：", "迁移设定了哪些目标？")  # the asked noun
+    assert announces_asked("迁移分三个阶段进行。", "迁移分哪三个阶段？")  # the asked count
+    assert announces_asked("The kit contains the following parts:", "Which parts does the kit contain?")
+    assert not announces_asked("Follow these steps before first use:", "Which substances does the filter reduce?")

@@ -1,6 +1,9 @@
-"""Where the data lives: `.rag` in a checkout, the user's data directory when installed as a package."""
+"""Where the data lives (`.rag` in a checkout, the user's data directory when installed as a package), and tuned
+constants read from settings."""
 
 from pathlib import Path
+
+import pytest
 
 import rag.config as config
 
@@ -28,3 +31,35 @@ def test_the_data_dir_setting_still_overrides(monkeypatch, tmp_path):
 def test_serve_ui_is_a_setting(monkeypatch):
     monkeypatch.setenv("RAG_SERVE_UI", "0")
     assert config.Settings(_env_file=None).serve_ui is False
+
+
+class _NoSentenceVectors:
+    """A store without sentence vectors: evidence scores are lexical only."""
+
+    def sentence_vectors(self, spans):
+        return {}
+
+
+class _ZeroEmbedder:
+    def get_query_embedding(self, text):
+        return [0.0, 0.0]
+
+
+def test_the_evidence_scorer_takes_its_tuning_from_settings(monkeypatch):
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from rag.bm25 import BM25
+    from rag.evidence import EvidenceScorer
+
+    monkeypatch.setenv("RAG_EVIDENCE__TYPE_PENALTY", "1.0")
+    tuned = config.Settings(_env_file=None).evidence
+    assert tuned.type_penalty == 1.0 and tuned.dense_floor == config.EvidenceSettings().dense_floor
+    text = "英国已正式加入CPTPP。"  # no year: the asked kind of value is missing
+    chunk = NodeWithScore(node=TextNode(text=text, metadata={"doc_id": "d", "chunk_id": "d:0", "start": 0}), score=1.0)
+    bm25 = BM25.build(["d:0"], [text])
+
+    def best(tuning) -> float:
+        scorer = EvidenceScorer(_NoSentenceVectors(), _ZeroEmbedder(), tuning)
+        return scorer.score("英国哪一年加入CPTPP？", [chunk], bm25).ranked[0].score
+
+    assert best(tuned) == pytest.approx(2 * best(config.EvidenceSettings())) and best(tuned) > 0

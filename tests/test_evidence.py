@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, numbers_agree
+from rag.evidence import Evidence, EvidenceSet, asked_types, fills, is_title_line, key_terms, numbers_agree
 
 
 def ev(text: str, score: float, start: int, doc_id: str = "d", lang: str = "zh") -> Evidence:
@@ -41,6 +41,11 @@ def test_key_terms_are_the_content_words_lower_cased():
     assert key_terms("Which year did the UK join?") == ["uk", "join"]
 
 
+def test_a_how_long_or_how_many_phrase_and_its_pieces_are_not_key_terms():
+    assert key_terms("快煮模式需要多长时间？") == ["快", "煮", "模式", "需要"]  # not 多长, 时间, 长时间, 多长时间
+    assert key_terms("会议持续了多少天？") == ["会议", "持续"]
+
+
 def test_a_sentence_fills_the_asked_kind_only_with_a_value_the_question_does_not_give():
     assert fills("year", "英国于2024年加入。", "英国哪一年加入？")
     assert not fills("year", "英国已正式加入。", "英国哪一年加入？")
@@ -50,3 +55,23 @@ def test_a_sentence_fills_the_asked_kind_only_with_a_value_the_question_does_not
 def test_numbers_in_the_question_must_appear_in_the_sentence():
     assert numbers_agree("2024年的GDP是多少？", "2024年GDP增长。")
     assert not numbers_agree("2024年的GDP是多少？", "2023年GDP增长。")
+
+
+@pytest.mark.parametrize("chunk, line, title", [
+    ("Northwind Handbook\nThe handbook applies to all staff.\n", "Northwind Handbook", True),
+    ("一、背景\n订单系统运行在32台服务器上。\n", "一、背景", True),
+    ("前言。\n一、背景\n订单系统运行在32台服务器上。\n", "一、背景", True),  # a heading above its paragraph
+    ("正文。\n本文出自“世界知识”\n", "本文出自“世界知识”", False),  # a closing line, no paragraph below
+    ("Intro.\n- Cartridge life: 150 liters\nMore.\n", "- Cartridge life: 150 liters", False),  # label: value
+    ("Intro.\nThe meeting ended at noon.\nMore.\n", "The meeting ended at noon.", False),
+    ("订单系统运行在32台服务器上，扩容一次需要约两小时，峰值", "峰值", False),  # the chunk ends inside a sentence
+])
+def test_a_title_line_is_a_whole_line_without_closing_punctuation(chunk, line, title):
+    a = chunk.index(line)
+    assert is_title_line(chunk, a, a + len(line), at_document_start=True) is title
+
+
+def test_a_chunk_that_starts_inside_a_sentence_does_not_open_a_title_line():
+    chunk = "ended at noon\nThe council adjourned.\n"
+    assert is_title_line(chunk, 0, len("ended at noon"), at_document_start=False) is False
+    assert is_title_line(chunk, 0, len("ended at noon"), at_document_start=True) is True

@@ -1,20 +1,13 @@
 """The queue in front of the local model: arrival order, a bounded wait, no lost turns."""
 
 import threading
-import time
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
 from rag.llm import FakeLLM, FifoGate, ModelBusy, QueuedLLM, chatml
 
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    """Poll until `condition()` holds; fail after `timeout` seconds (no fixed sleeps for ordering)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.001)
+from conftest import wait_until
 
 
 def test_gate_serves_in_arrival_order_one_at_a_time():
@@ -115,9 +108,7 @@ def test_gate_with_two_slots_serves_two_at_once_in_arrival_order_and_bounds_the_
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
     for i, t in enumerate(threads):
         t.start()
-        deadline = time.monotonic() + 5
-        while gate._next <= i and time.monotonic() < deadline:  # arrive in index order
-            time.sleep(0.001)
+        wait_until(lambda: gate._next > i, what=f"asker {i} in line")  # arrive in index order
     with entered:
         assert entered.wait_for(lambda: len(started) == 2, 5)
     assert started == [0, 1] and gate.waiting == 1
@@ -132,3 +123,18 @@ def test_gate_with_two_slots_serves_two_at_once_in_arrival_order_and_bounds_the_
     release[2].set()
     for t in threads:
         t.join(5)
+
+
+def test_fake_llm_answers_queued_replies_in_order_then_its_default():
+    llm = FakeLLM(default=lambda messages: f"echo: {messages[-1].content}")
+    llm.enqueue("first", ValueError("down"), lambda messages: messages[0].content.upper() + " reply")
+    turns = [ChatMessage(role="system", content="sys"), ChatMessage(role="user", content="q")]
+    assert llm.complete("p").text == "first"
+    with pytest.raises(ValueError):
+        llm.stream_chat(turns)
+    chunks = list(llm.stream_chat(turns))
+    assert len(chunks) > 1 and "".join(c.delta for c in chunks) == chunks[-1].message.content == "SYS reply"
+    assert llm.chat(turns).message.content == "echo: q"
+    assert llm.prompts == ["p", chatml(turns), chatml(turns), chatml(turns)]
+    assert llm.replies == ["first", "SYS reply", "echo: q"]
+    assert FakeLLM().complete("x").text == ""

@@ -65,7 +65,8 @@ def test_a_follow_up_is_asked_with_the_previous_question(pipeline, model):
     history = [{"role": "user", "content": "新办公室位于哪里？"}, {"role": "assistant", "content": "文三路100号。"}]
     r = pipeline.ask(AskRequest(question="那里什么时候启用？", history=history))
     assert not r.refused and "2025" in r.answer and cited_exactly(r)
-    assert "（上一个问题：新办公室位于哪里？）" in model.prompts[0][-1].content
+    asked = model.prompts[0].rsplit("<|im_start|>user\n", 1)[1]  # the last user turn
+    assert "（上一个问题：新办公室位于哪里？）" in asked
 
 
 def test_a_two_part_question_is_grounded_part_by_part(pipeline, model):

@@ -93,3 +93,23 @@ def test_a_cache_pickled_by_an_older_version_is_rebuilt(indexed_copy):
     cache.path.parent.mkdir(parents=True, exist_ok=True)
     cache.path.write_bytes(pickle.dumps(old))
     assert len(CorpusCache(store).get().chunks) == store.counts()["chunks"]
+
+
+def test_a_replaced_corpus_is_freed_though_the_collector_no_longer_scans_it(fresh_settings):
+    import gc
+    import weakref
+
+    from index.ingest import add_document
+    from rag.embedding import get_embedder
+    from rag.retrieval import CorpusCache
+
+    store, embedder = Store(fresh_settings), get_embedder()
+    add_document(store, embedder, fresh_settings, "a.txt", "英国于2024年正式加入CPTPP。")
+    cache = CorpusCache(store)
+    first = cache.get()
+    assert gc.get_freeze_count() > 0  # the live corpus is out of the collector's way
+    gone = weakref.ref(first.bm25)
+    del first
+    add_document(store, embedder, fresh_settings, "b.txt", "双方讨论了能源安全领域的风险。")
+    assert "b:00000" in cache.get().chunks
+    assert gone() is None  # freed by reference counting, not leaked by the freeze

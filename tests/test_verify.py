@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.evidence import Evidence
+from rag.text import REFUSAL
 from rag.verify import Verifier, cited_sentences, clean_sentence, looks_like_refusal, split_sentences, strip_markers
 
 
@@ -42,6 +44,36 @@ def test_boilerplate_openers_and_refusals_are_recognised():
     assert looks_like_refusal("文档中没有找到相关信息，无法回答该问题。[1]")
     assert looks_like_refusal("The sources do not contain the answer.")
     assert not looks_like_refusal("英国于2024年加入。")
+
+
+@pytest.mark.parametrize("text", [
+    REFUSAL["zh"], REFUSAL["en"],
+    "The documents do not mention who chaired the meeting.",
+    "The sources don't say when the programme starts [1].",
+    "The provided context does not contain this information.",
+    "The documents do not explicitly mention the budget.",
+    "The date is not mentioned in the sources.",
+    "There is no information about the budget in the documents.",
+    "I cannot answer this question from the sources.",
+    "资料中没有提到举行会议的城市。",
+    "文档中并未提及该协议的期限。",
+    "根据提供的资料，无法确定会议地点。",
+    "未找到相关信息。",
+    "无法回答该问题。",
+])
+def test_common_refusal_phrasings_are_recognised(text):
+    assert looks_like_refusal(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The agreement does not contain a sunset clause [1].",
+    "The UK did not join the EU customs union; it joined the CPTPP in 2024 [1].",
+    "This is not a trade agreement but a security dialogue.",
+    "英国没有加入欧盟关税同盟，而是于2024年加入CPTPP[1]。",
+    "日本没有提供军事援助。",
+])
+def test_an_answer_with_a_negation_is_not_a_refusal(text):
+    assert not looks_like_refusal(text)
 
 
 def test_a_supported_sentence_is_kept_and_an_invented_one_dropped():

@@ -7,11 +7,12 @@ local model goes through, in milliseconds and always the same way."""
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+from typing import Callable
 
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from llama_index.core.base.llms.types import ChatMessage
 
 from rag.backends.generative import GroundedLLMBackend
+from rag.llm import FakeLLM
 from rag.verify import Verifier
 
 _SOURCE = re.compile(r"^\[(\d+)\] (.+)$", re.M)
@@ -28,25 +29,8 @@ def quote_first_source(messages: list[ChatMessage]) -> str:
     return f"{found[0]}[1]" if found else ""
 
 
-class ScriptedModel:
-    """Answers every prompt with `reply(messages)`, streamed in small pieces like a real model; records both."""
-
-    def __init__(self, reply: Callable[[list[ChatMessage]], str] = quote_first_source, piece: int = 4):
-        self.reply = reply
-        self.piece = piece
-        self.prompts: list[list[ChatMessage]] = []
-        self.replies: list[str] = []
-
-    def stream_chat(self, messages: list[ChatMessage], **_) -> Iterator[ChatResponse]:
-        self.prompts.append(messages)
-        text = self.reply(messages)
-        self.replies.append(text)
-        for i in range(0, len(text), self.piece):
-            yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text[:i + self.piece]),
-                               delta=text[i:i + self.piece])
-
-
 def fake_backend(settings, embedder, reply: Callable[[list[ChatMessage]], str] = quote_first_source,
                  name: str = "fake") -> GroundedLLMBackend:
-    """The generative backend on a scripted model (no answerability judge: there is no model to ask)."""
-    return GroundedLLMBackend(name, ScriptedModel(reply), Verifier(embedder), settings.grounding.relevance)
+    """The generative backend on the fake model, answering `reply(messages)` unless replies are queued on its
+    `llm` (no answerability judge: there is no model to ask)."""
+    return GroundedLLMBackend(name, FakeLLM(default=reply), Verifier(embedder), settings.grounding.relevance)
