@@ -113,11 +113,11 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(2.0, ge=0, description="RRF weight of the BM25 side (dense is 1), scaled by how many query words the corpus knows.")
-    dense_unit: DenseUnit = Field("chunk", description=(
-        "What the dense side ranks chunks by: `chunk` embeds every chunk and every sentence at ingest and ranks by the "
-        "chunk's own vector; `sentence` embeds only sentences (about half the ingest time) and ranks a chunk by its "
-        "best sentence. Sentence ranking works on any index; an index holding documents added in sentence mode is "
-        "always ranked by sentences."))
+    dense_unit: DenseUnit = Field("sentence", description=(
+        "What the dense side ranks chunks by: `sentence` embeds only sentences at ingest (each text once: about half "
+        "the time) and ranks a chunk by its best sentence; `chunk` also embeds every chunk and ranks by the chunk's "
+        "own vector. Sentence ranking works on any index; an index holding documents added in sentence mode is "
+        "always ranked by sentences. Same retrieval quality over the eval sets (BENCHMARKS.md, Ingestion)."))
 
     grounding: GroundingSettings = Field(default_factory=lambda: GroundingSettings(),
                                          description="The answer-or-refuse policy (rag/grounding.py).")
