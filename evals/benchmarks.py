@@ -122,7 +122,10 @@ def bench_retrieval(settings, dataset: Path, k: int = 5) -> str:
     base = rows[1]
     lines = ["## Retrieval against baselines\n",
              f"{len(questions)} answerable single-turn dev questions, top_k={k}, {len(ids)} chunks; each system starts "
-             "with a cold query-embedding cache, so latency includes embedding the question (~20 ms).\n",
+             "with a cold query-embedding cache, so latency includes embedding the question (~20 ms)."
+             + (" The index was built with `RAG_DENSE_UNIT=sentence`: the chunk vectors the stock retriever and exact "
+                "search use are the mean of each chunk's sentence vectors, not embeddings of the chunk's text (a "
+                "weaker baseline than a chunk-mode index gives)." if corpus.sentence_unit else "") + "\n",
              "| retriever | hit@3 | MRR | p50 ms | p95 ms | hit@3 vs stock | MRR vs stock |", "|---|---|---|---|---|---|---|"]
     for name, hit3, mrr, p50, p95 in rows:
         lines.append(f"| {name} | {hit3:.3f} | {mrr:.3f} | {p50:.1f} | {p95:.1f} | "
