@@ -60,12 +60,11 @@ def chunk_node(doc_id: str, name: str, chunk_id: str, version: str | None, chunk
 
     tokens = tokens_key()  # BM25 tokens, stored once so no worker has to run jieba over the corpus again
     version_tag = {} if version is None else {"version": version}
-    if from_sentences:
-        version_tag[DENSE_UNIT_KEY] = "sentence"
+    unit_tag = {DENSE_UNIT_KEY: "sentence"} if from_sentences else {}
     node = TextNode(
         id_=chunk_id, text=chunk.text, embedding=vector,
         start_char_idx=chunk.start, end_char_idx=chunk.end,
-        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id, **version_tag,
+        metadata={"doc_id": doc_id, "doc_name": name, "chunk_id": chunk_id, **version_tag, **unit_tag,
                   "start": chunk.start, "end": chunk.end, "section": chunk.section,
                   tokens: " ".join(tokenize(chunk.text))},
         excluded_embed_metadata_keys=["doc_id", "doc_name", "chunk_id", "version", "start", "end", "section", tokens,
