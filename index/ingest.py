@@ -96,8 +96,9 @@ class _Pending:
     sentences: list[tuple[int, int]]
     slot: int
     vector_sum: np.ndarray | None = None
-    sentence_vectors: list = field(default_factory=list)  # dense_unit "sentence": by sentence index, until all are in
-    chunks_written: bool = False
+    sentence_vectors: list = field(default_factory=list)  # dense_unit "sentence": by sentence index, as they come
+    sentences_done: int = 0  # sentences are embedded in order: these many have their vector
+    chunks_written: int = 0
 
     @property
     def staged(self) -> bool:
@@ -113,6 +114,15 @@ class _Pending:
         return ([(self, "chunk", i) for i in range(len(self.chunks)) if chunks]
                 + [(self, "sentence", i) for i in range(len(self.sentences))])
 
+    def ready_chunks(self, final: bool = False) -> range:
+        """The chunks not written yet whose sentences all have their vector (all of them when `final`)."""
+        n = self.chunks_written
+        while n < len(self.chunks) and (
+                final or bisect_left(self.sentences, (self.chunks[n].end,)) <= self.sentences_done):
+            n += 1
+        ready, self.chunks_written = range(self.chunks_written, n), n
+        return ready
+
     def chunk_vector(self, i: int) -> list[float] | None:
         """The normalised mean of the vectors of the sentences chunk `i` holds (of the whole document when it
         holds none); None when the document has no sentence vectors."""
@@ -123,7 +133,7 @@ class _Pending:
             if self.sentences[j][1] <= chunk.end:
                 vectors.append(self.sentence_vectors[j])
             j += 1
-        vectors = vectors or self.sentence_vectors
+        vectors = vectors or [v for v in self.sentence_vectors if v is not None]
         if not vectors:
             return None
         mean = np.mean(np.asarray(vectors, dtype=np.float32), axis=0)
@@ -205,8 +215,9 @@ class BatchIndexer:
         self.timer.add("write sentences (Chroma)", t)
 
     def _with_sentence_chunks(self, window: list, vectors: list, done: list[_Pending] | None = None):
-        """dense_unit "sentence": the window plus the chunks of every document whose sentence vectors are now all
-        in (or of the `done` documents), each with the mean of its sentences' vectors (nothing more is embedded)."""
+        """dense_unit "sentence": the window plus every chunk whose sentences now all have their vector (every chunk
+        left of the `done` documents), each with the mean of its sentences' vectors (nothing more is embedded).
+        Chunks are written as their sentences come, so writes stay small and interleaved with embedding."""
         if self.embed_chunks:
             return window, vectors
         t = time.perf_counter()
@@ -215,15 +226,14 @@ class BatchIndexer:
             if not doc.sentence_vectors:
                 doc.sentence_vectors = [None] * len(doc.sentences)
             doc.sentence_vectors[i] = vector
+            doc.sentences_done = i + 1
         docs = done if done is not None else {id(doc): doc for doc, _, _ in window}.values()
         for doc in docs:
-            if doc.chunks_written or (done is None and doc.sentence_vectors[-1] is None):
-                continue  # written already, or sentences still to come (they are embedded in order)
-            doc.chunks_written = True
-            chunk_vectors = [doc.chunk_vector(i) for i in range(len(doc.chunks))]
+            ready = doc.ready_chunks(final=done is not None)
+            chunk_vectors = [doc.chunk_vector(i) for i in ready]
             if any(v is None for v in chunk_vectors):  # a document without sentences: embed its chunks after all
-                chunk_vectors = self._embed([c.text for c in doc.chunks])
-            items += [(doc, "chunk", i) for i in range(len(doc.chunks))]
+                chunk_vectors = self._embed([doc.chunks[i].text for i in ready])
+            items += [(doc, "chunk", i) for i in ready]
             out += list(chunk_vectors)
         self.timer.add("chunk vectors (mean of sentences)", t)
         return items, out

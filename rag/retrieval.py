@@ -67,6 +67,12 @@ class _Corpus:
         """Some chunk has no vector of its own (added with dense_unit "sentence"): rank chunks by sentences."""
         return any(meta.get(DENSE_UNIT_KEY) == "sentence" for _, meta in self.chunks.values())
 
+    def derive(self) -> "_Corpus":
+        """Compute the lookups derived from the chunks before readers or the pickler see this corpus: filled in
+        lazily, they would change it while `_save` pickles it ("dictionary changed size during iteration")."""
+        _ = self.spans, self.sentence_unit
+        return self
+
     def node(self, chunk_id: str) -> TextNode:
         text, meta = self.chunks[chunk_id]
         return TextNode(id_=chunk_id, text=text, metadata=dict(meta),
@@ -115,7 +121,7 @@ class CorpusCache:
                 if cached is not None and cached.generation == generation:
                     self._corpus = cached
                 else:  # start from what we have: only documents added since are fetched
-                    self._corpus = self._refresh(generation, self._corpus or cached)
+                    self._corpus = self._refresh(generation, self._corpus or cached).derive()
                     self._save(self._corpus)
                     if self._corpus.sentence_unit and self.store.settings.dense_unit == "chunk":
                         log.warning("some documents were indexed with RAG_DENSE_UNIT=sentence (no chunk vectors): "

@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from index.ingest import index_documents
+from index.ingest import BatchIndexer, index_documents
 from rag.retrieval import HybridRetriever, rank_by_best_sentence
 from rag.store import Store
 
@@ -68,7 +68,11 @@ DOCS = [("leave.txt", "青禾科技年假制度\n" + "".join(f"第{i}条，员�
 def test_sentence_mode_embeds_only_sentences_and_derives_chunk_vectors_from_them(fresh_settings, unit):
     settings = fresh_settings.model_copy(update={"dense_unit": unit})
     store, embedder = Store(settings), CountingEmbedder()
-    index_documents(store, embedder, settings, DOCS)
+    indexer = BatchIndexer(store, embedder, settings)
+    indexer.window = 4  # many windows: in sentence mode a chunk is written once the sentences it holds are in
+    for name, text in DOCS:
+        indexer.add(name, text)
+    indexer.flush()
     chunks = store.chunks.get(include=["documents", "embeddings", "metadatas"])
     sentences = store.sentences.get(include=["embeddings", "metadatas"])
     texts = {name: text for name, text in DOCS}
