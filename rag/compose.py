@@ -183,8 +183,13 @@ def asks_for_list(question: str) -> bool:
 def announces_asked(intro: str, question: str) -> bool:
     """The sentence names the kind of thing the question asks for ("以下三个目标：" for "哪三个目标"), or the count."""
     words = {stem(w) for w in tokenize(intro)}
-    return any(stem(n) in words for n in asked_for(question)) or (
-        _count(question) is not None and _count(question) == _count(intro))
+    return any(stem(n) in words for n in asked_for(question)) or _same_count(question, intro)
+
+
+def _same_count(question: str, intro: str) -> bool:
+    """The sentence announces as many items as the question asks for ("分三个阶段" for "分哪三个阶段")."""
+    asked = _count(question)
+    return asked is not None and asked == _count(intro)
 
 
 @dataclass
@@ -219,8 +224,7 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
         lead = [_span(intro.doc_id, document, *rest[-1], chunk_at)]  # the paragraph ends by announcing the list
         rest = []
     # announced by its form, or by the count the question asks for ("迁移分三个阶段进行。" for "分哪三个阶段")
-    announced = bool(lead) or bool(_INTRODUCES.search(intro.text)) or (
-        _count(question) is not None and _count(question) == _count(intro.text))
+    announced = bool(lead) or bool(_INTRODUCES.search(intro.text)) or _same_count(question, intro.text)
     if not announced and not (rest and _ITEM_MARK.match(document[rest[0][0]:rest[0][1]])):
         return []
     n = _count(lead[0].text if lead else intro.text) or _count(question)
