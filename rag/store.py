@@ -59,6 +59,14 @@ def _sentence_id(doc_id: str, start: int, end: int, staged_version: str | None =
     return f"{doc_id}@{staged_version}:{start}-{end}" if staged_version else f"{doc_id}:{start}-{end}"
 
 
+def _parse_sentence_id(sid: str) -> tuple[str, int, int, bool]:
+    """(doc_id, start, end, staged) of an id made by `_sentence_id`."""
+    doc, _, span = sid.rpartition(":")
+    start, _, end = span.partition("-")
+    doc_id, staged, _ = doc.partition("@")
+    return doc_id, int(start), int(end), bool(staged)
+
+
 @dataclass(frozen=True)
 class SentenceVector:
     """One sentence's vector as ingest writes it: its document, its span in the text, and whether it belongs to
@@ -284,10 +292,9 @@ class Store:
         got = self.sentences.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
         out = []
         for sid, dist in zip(got["ids"][0], got["distances"][0]):
-            doc_id, _, span = sid.rpartition(":")
-            start, _, end = span.partition("-")
-            if "@" not in doc_id:  # not a staged id (see _sentence_id)
-                out.append((doc_id, int(start), int(end), 1.0 - dist))
+            doc_id, start, end, staged = _parse_sentence_id(sid)
+            if not staged:
+                out.append((doc_id, start, end, 1.0 - dist))
         return out
 
     def copy_into(self, dst: "Store") -> None:
