@@ -233,6 +233,16 @@ def test_committed_dataset_is_grounded_in_its_corpus(manifest):
         assert ids["calibration"] | ids["test"] == {r.id for r in load_dataset(source)[0]}
 
 
+def test_dev_set_is_scored_against_the_sample_article_not_the_users_index():
+    """The smoke eval must not depend on what a user uploaded: dev.jsonl names index/corpus."""
+    from conftest import DEV_SET, REPO_ROOT
+
+    assert corpus_for(DEV_SET) == [(REPO_ROOT / "index" / "corpus").resolve()]
+    rows, problems = load_dataset(DEV_SET)
+    corpus = "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "index" / "corpus").iterdir() if p.is_file())
+    assert problems == [] and all(t.evidence in corpus for r in rows if not r.unanswerable for t in r.turns if t.evidence)
+
+
 def test_eval_builds_and_reuses_an_index_for_a_dataset_with_a_corpus(tmp_path):
     """A manifest's corpus gets its own index under <data_dir>/eval-index/<key>, reused when unchanged."""
     import subprocess
