@@ -5,6 +5,11 @@ threshold (contradiction, asked type) are evaluated once; then a grid over each 
 `min_coverage` is searched for the most questions handled right (answerable: not refused and the extractive quote
 holds the answer; unanswerable: refused), with false refusals kept at or below `--max-false-refusal`. The result is
 what `rag/config.py` ships; the test splits are never read here.
+
+`--support DIR` calibrates the check made after an LLM has answered (`min_support`): DIR is the output of
+`rag eval --config local` on a calibration split; every answer it gave is shown to the judge with its evidence, and
+the threshold that refuses the most unanswerable questions while losing at most `--max-correct-loss` of the right
+answers is searched per language pair (refusing a wrong answer costs nothing: it was not right either).
 """
 
 from __future__ import annotations
@@ -127,13 +132,81 @@ def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
     return 0
 
 
+@dataclass
+class Answered:
+    """One question of a local eval run: what the model did, and the judge's P(the evidence supports its answer)."""
+    pair: str
+    unanswerable: bool
+    refused: bool
+    correct: bool
+    supported: float | None = None
+
+
+def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> list[Answered]:
+    from evals.harness import eval_index
+    from rag.grounding import JUDGED_SENTENCES
+    from rag.pipeline import Pipeline
+    from rag.verify import strip_markers
+
+    cases: list[Answered] = []
+    for folder in results_dirs:
+        rows = [json.loads(line) for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+        rows = [r for r in rows if not r["multi_turn"] and r["kind"] == "single"]
+        dataset = Path(__file__).parent / "datasets" / f"{rows[0]['dataset']}.jsonl"
+        corpus = corpus_for(dataset)
+        pipeline = Pipeline(eval_index(corpus, settings) if corpus else settings)
+        snapshot = pipeline.corpus.get()
+        for r in rows:
+            q = r["question"]
+            ev = pipeline.scorer.score(q, pipeline.retriever(snapshot=snapshot).retrieve(q), snapshot.bm25)
+            case = Answered(ev.pair, r["unanswerable"], r["refused"], bool(r["correct"]))
+            if not r["refused"] and ev.ranked:
+                sentences = [e.text for e in ev.ranked[:JUDGED_SENTENCES]]
+                answer = strip_markers(r["answer"])
+                key = json.dumps([q, sentences, answer], ensure_ascii=False)
+                if key not in cache:
+                    cache[key] = judge.support(q, sentences, answer, ev.lang)
+                case.supported = cache[key]
+            cases.append(case)
+    return cases
+
+
+def support_outcome(cases: list[Answered], min_support: float) -> dict:
+    refused = np.array([c.refused or (c.supported is not None and c.supported < min_support) for c in cases])
+    unans = np.array([c.unanswerable for c in cases])
+    correct = np.array([c.correct for c in cases])
+    n_ans, n_un = max((~unans).sum(), 1), max(unans.sum(), 1)
+    return {"refusal": float((refused & unans).sum() / n_un),
+            "false_refusal": float((refused & ~unans).sum() / n_ans),
+            "correct": float((~refused & ~unans & correct).sum() / n_ans)}
+
+
+def search_support(cases: list[Answered], max_correct_loss: float) -> tuple[float, dict]:
+    """The min_support that handles the most questions right (unanswerable refused, answerable answered right) while
+    losing at most `max_correct_loss` of the right answers (ties: the lowest). Refusing a wrong answer is no loss."""
+    base = support_outcome(cases, 0.0)["correct"]
+    best = None
+    for t in np.arange(0.0, 1.0, 0.025):
+        got = support_outcome(cases, t)
+        if base - got["correct"] > max_correct_loss + 1e-9:
+            continue
+        key = (got["refusal"] + got["correct"], -t)
+        if best is None or key > best[0]:
+            best = (key, round(float(t), 3), got)
+    return best[1], best[2]
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag.config import get_settings, prepare_process
 
     prepare_process()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", action="append", type=Path, required=True, help="a calibration split")
+    parser.add_argument("--dataset", action="append", type=Path, default=[], help="a calibration split")
+    parser.add_argument("--support", action="append", type=Path, default=[],
+                        help="a `rag eval --config local` output on a calibration split: calibrate min_support")
     parser.add_argument("--max-false-refusal", type=float, default=0.08)
+    parser.add_argument("--max-correct-loss", type=float, default=0.02,
+                        help="with --support: share of right answers the check may turn into refusals")
     parser.add_argument("--out", type=Path, help="write the cases and the chosen thresholds as JSON")
     parser.add_argument("--judge", action="store_true", help="also ask the local model's answerability judge")
     parser.add_argument("--judge-cache", type=Path, help="JSON file of judge answers, read and updated")
@@ -147,6 +220,22 @@ def main(argv: list[str] | None = None) -> int:
 
         judge = judge_for(settings, "local")
         cache = json.loads(args.judge_cache.read_text()) if args.judge_cache and args.judge_cache.exists() else {}
+    if args.support:
+        from rag.judge import judge_for
+
+        judge = judge or judge_for(settings, "local")
+        cache = cache if cache is not None else {}
+        answered = support_cases(args.support, settings, judge, cache)
+        if args.judge_cache:
+            args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
+        for pair in sorted({c.pair for c in answered}):
+            sub = [c for c in answered if c.pair == pair]
+            t, got = search_support(sub, args.max_correct_loss)
+            print(f"{pair}: {len(sub)} questions; as run: {support_outcome(sub, 0.0)}; "
+                  f"min_support={t}: " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
+        return 0
+    if not args.dataset:
+        parser.error("--dataset or --support is required")
     cases = collect(args.dataset, settings, judge, cache)
     if args.judge_cache and cache is not None:
         args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")

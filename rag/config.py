@@ -45,6 +45,8 @@ class PairThresholds(BaseModel):
     strong: float = Field(ge=0, le=2, description="Evidence at least this good overrules a model that found no answer.")
     min_judge: float = Field(0.0, ge=0, le=1, description="With an LLM backend: the model's P(the evidence states the "
                                                           "answer) below this → refuse (judged_unanswerable).")
+    min_support: float = Field(0.0, ge=0, le=1, description="With an LLM backend: the model's P(the evidence supports "
+                                                            "the answer it wrote) below this → refuse (unsupported).")
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 

@@ -17,7 +17,9 @@ of evals/datasets (see evals/README.md):
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
   (rag/judge.py) is below the pair's `min_judge`;
 - `model_refused`: the model found no answer and the evidence is not strong;
-- `echo`: the answer adds nothing to the question.
+- `echo`: the answer adds nothing to the question;
+- `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
+  (rag/judge.py) is below the pair's `min_support`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rag.evidence import EvidenceSet, asked_types, contradicted, fills
 from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
-           "model_refused", "echo")
+           "model_refused", "echo", "unsupported")
 JUDGED_SENTENCES = 3  # the judge reads the best three sentences, as the model would
 
 
@@ -52,7 +54,7 @@ class GroundingPolicy:
         """Answer or refuse. Without a draft: judge the evidence (and mark it `strong` or not for the backend),
         asking `judge` (an AnswerabilityJudge) last; with a draft: judge the backend's answer over that evidence."""
         verdict = (self._judge_evidence(question, evidence, judge) if draft is None
-                   else self._judge_draft(question, evidence, draft))
+                   else self._judge_draft(question, evidence, draft, judge))
         evidence.answerable, evidence.reason = verdict.answer, verdict.reason
         return verdict
 
@@ -79,18 +81,27 @@ class GroundingPolicy:
             if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
                 return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
         if asks_judge and th.min_judge > 0:
-            shown = evidence.listed or evidence.ranked[:JUDGED_SENTENCES]  # a list is judged with its items
-            p = judge.probability(question, [e.text for e in shown], evidence.lang)
+            p = judge.probability(question, _judged_sentences(evidence), evidence.lang)
             evidence.judged = p
             if p is not None and p < th.min_judge:
                 return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {th.min_judge}")
         return GROUNDED
 
-    def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft) -> Verdict:
+    def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft, judge=None) -> Verdict:
         if draft.grounding == "refused":
             return Verdict(False, draft.failure or "model_refused")
         if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
             return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
         if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
             return Verdict(False, "echo", "the answer only repeats the question")
+        th = self.settings.thresholds(evidence.pair)
+        if judge is not None and self.settings.judge and th.min_support > 0:
+            p = judge.support(question, _judged_sentences(evidence), strip_markers(draft.text), evidence.lang)
+            if p is not None and p < th.min_support:
+                return Verdict(False, "unsupported", f"P(the evidence supports the answer) {p:.2f} < {th.min_support}")
         return GROUNDED
+
+
+def _judged_sentences(evidence: EvidenceSet) -> list[str]:
+    """What the judge reads: the best sentences, as the model did, or a list with its items."""
+    return [e.text for e in (evidence.listed or evidence.ranked[:JUDGED_SENTENCES])]

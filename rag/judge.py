@@ -2,7 +2,8 @@
 
 A small model asked to answer nearly always answers; asked only "does this passage state the answer?", the
 probability it gives "yes" separates answerable from unanswerable questions better than any lexical score
-(evals/README.md, "Calibration"). One token is generated; its top log-probabilities are read from the
+(evals/README.md, "Calibration"). Once it has answered, "does the passage support this answer?" checks the
+concrete claim, which separates right from wrong answers better still. One token is generated; its top log-probabilities are read from the
 OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
 The grounding policy (rag/grounding.py) decides what the probability means.
 """
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 SYSTEM = {"zh": "判断【资料】是否直接给出了【问题】的答案。只回答“是”或“否”。",
           "en": "Decide whether the passage directly states the answer to the question. Reply only yes or no."}
+SUPPORT_SYSTEM = {"zh": "判断【回答】是否由【资料】明确支持，并且确实回答了【问题】。只回答“是”或“否”。",
+                  "en": "Decide whether the passage clearly supports the proposed answer and the answer actually "
+                        "responds to the question. Reply only yes or no."}
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
 
 
@@ -30,6 +34,16 @@ def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
     user = (f"【资料】\n{passage}\n\n【问题】{question}\n资料是否直接给出了答案？" if lang == "zh"
             else f"Passage:\n{passage}\n\nQuestion: {question}\nDoes the passage directly state the answer?")
     return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang]),
+                   ChatMessage(role=MessageRole.USER, content=user)])
+
+
+def support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:
+    """Asked after the answer is written: a concrete claim is easier for a small model to check than a question."""
+    passage = "\n".join(sentences)
+    user = (f"【资料】\n{passage}\n\n【问题】{question}\n【回答】{answer}\n资料是否支持这个回答？" if lang == "zh"
+            else f"Passage:\n{passage}\n\nQuestion: {question}\nProposed answer: {answer}\n"
+                 "Does the passage support this answer?")
+    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SUPPORT_SYSTEM[lang]),
                    ChatMessage(role=MessageRole.USER, content=user)])
 
 
@@ -60,8 +74,14 @@ class AnswerabilityJudge:
 
     def probability(self, question: str, sentences: list[str], lang: str) -> float | None:
         """P(the sentences state the answer); None when the model cannot be asked (then no judgement is made)."""
-        body = {"model": self.model, "prompt": judge_prompt(question, sentences, lang), "max_tokens": 1,
-                "temperature": 0.0, "logprobs": 10}
+        return self._yes(judge_prompt(question, sentences, lang))
+
+    def support(self, question: str, sentences: list[str], answer: str, lang: str) -> float | None:
+        """P(the sentences support this answer to the question); None when the model cannot be asked."""
+        return self._yes(support_prompt(question, sentences, answer, lang))
+
+    def _yes(self, prompt: str) -> float | None:
+        body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 10}
         try:
             with self.gate.turn() if self.gate is not None else nullcontext():
                 r = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)

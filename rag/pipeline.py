@@ -108,7 +108,7 @@ class Pipeline:
                 else:
                     yield "delta", item
             assert draft is not None, "a backend must end with a Draft"
-            verdict = self.policy.decide(question, evidence, draft)
+            verdict = self.policy.decide(question, evidence, draft, judge=getattr(engine, "judge", None))
         if not verdict.answer:
             draft = Draft(text=refusal_for(request.question), grounding="refused")
             yield "delta", draft.text

@@ -31,6 +31,10 @@ class FixedJudge:
         self.asked.append((question, sentences, lang))
         return self.p
 
+    def support(self, question, sentences, answer, lang):
+        self.asked.append((question, sentences, answer, lang))
+        return self.p
+
 
 def test_answers_when_every_check_passes():
     ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
@@ -152,3 +156,17 @@ def test_a_list_is_judged_with_its_items():
     judge = FixedJudge(0.9)
     assert _policy().decide(ev.question, ev, judge=judge).answer
     assert judge.asked[0][1] == ["Prepare the cartridge as follows:", "1. Soak it.", "2. Insert it.", "3. Rinse it."]
+
+
+def test_an_answer_the_judge_finds_unsupported_is_refused():
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    policy = GroundingPolicy(GroundingSettings(pairs={"en-en": LOOSE.model_copy(update={"min_support": 0.5})}))
+    policy.decide(ev.question, ev)
+    judge = FixedJudge(0.2)
+    verdict = policy.decide(ev.question, ev, _draft("Maria Lopez chairs the board.[1]"), judge=judge)
+    assert verdict.reason == "unsupported" and verdict.answer is False
+    assert judge.asked == [(ev.question, ["The board is chaired by Maria Lopez."], "Maria Lopez chairs the board.", "en")]
+    assert policy.decide(ev.question, ev, _draft("Maria Lopez chairs the board.[1]"), judge=FixedJudge(0.8)).answer
+    assert policy.decide(ev.question, ev, _draft("Maria Lopez.[1]"), judge=FixedJudge(None)).answer  # judge failed
+    judge = FixedJudge(0.0)  # without a threshold the judge is not asked
+    assert _policy().decide(ev.question, ev, _draft("Maria Lopez.[1]"), judge=judge).answer and judge.asked == []
