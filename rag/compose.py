@@ -225,6 +225,48 @@ def announces_asked(intro: str, question: str) -> bool:
     return names_asked(intro, question) or _same_count(question, intro)
 
 
+_ENUM_EN = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+_CLAUSE = re.compile(r"[，。；;：:！？!?]|[.](?=\s|$)|,(?=[\u3400-\u9fff])")
+
+
+def _enumerations(sentence: str) -> list[list[str]]:
+    """Runs of items a sentence enumerates: parts joined by "、" (Chinese) or by ", " / "and" / "or" (English),
+    each run inside one clause ("，" / ";" / ":" end a run)."""
+    runs = []
+    for clause in _CLAUSE.split(sentence):
+        parts = [p for p in (_zh_items(clause) if "、" in clause else _ENUM_EN.split(clause)) if re.search(r"\w", p)]
+        if len(parts) >= 2:
+            runs.append(parts)
+    return runs
+
+
+def _zh_items(clause: str) -> list[str]:
+    """"A、B与C" → A, B, C: a conjunction inside a "、" run joins two more items when both sides are longer than a
+    word ("商务部长赵敏与财政部长孙立", not "商业和贸易")."""
+    items = []
+    for part in clause.split("、"):
+        m = re.search(r"以及|和|与|及", part)
+        if m and m.start() >= 3 and len(part) - m.end() >= 3:
+            items += [part[:m.start()], part[m.end():]]
+        else:
+            items.append(part)
+    return items
+
+
+def drops_items(answer: str, source: str, question: str) -> bool:
+    """The answer names some items of an enumeration in its source but not all ("$1.6 million from the capital
+    fund" for "…: $1.6 million from the capital fund and $0.8 million from a state grant"). An item is named when
+    the answer holds one of its words that the question and the run's other items lack."""
+    answer_l, asked = answer.lower(), question.lower()
+    for run in _enumerations(source):
+        words = [{w for w in tokenize(p) if w not in asked and stem(w) not in asked} for p in run]
+        own = [w - set().union(*(o for j, o in enumerate(words) if j != i)) for i, w in enumerate(words)]
+        named = [any(term_in(w, answer_l) for w in o) for o in own if o]
+        if any(named) and not all(named):
+            return True
+    return False
+
+
 def names_asked(text: str, question: str) -> bool:
     """The sentence names the kind of thing the question asks for ("随机配件包括…" for "哪些配件")."""
     words = {stem(w) for w in tokenize(text)}
