@@ -214,7 +214,7 @@ def inline_list(text: str) -> bool:
     """The sentence carries its items itself: after a colon or "以下/包括/such as" come at least two items
     ("随机配件包括以下几种：量杯一个、饭勺一把、蒸笼一个", "includes the following: a new playground, a trail, …")."""
     for m in _INLINE_AFTER.finditer(text):
-        tail = text[m.end():].strip(" :：。.")
+        tail = text[m.end():].strip(" :：。.；;，,、")
         if len(tail) >= 4 and len(_ITEM_SEPARATOR.findall(tail)) >= 1 and re.search(r"\w", _ITEM_SEPARATOR.split(tail)[-1]):
             return True
     return False
@@ -307,12 +307,15 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
     line_start = document.rfind("\n", 0, intro.start) + 1
     if _ITEM_MARK.match(document[line_start:intro.start + 1] or " ") and line_start < intro.start or _ITEM_MARK.match(intro.text):
         return []
-    if inline_list(intro.text):  # the sentence holds its items: nothing follows to collect
-        return []
     line_end = document.find("\n", intro.end)
     line_end = len(document) if line_end < 0 else line_end
     rest = [(a, b) for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, intro.end, line_end))
             if b > a]
+    if inline_list(intro.text):  # the sentence holds its items; "…有两点：一是…；" holds the first of marked ones
+        colon = re.search(r"[:：]", intro.text)
+        if not colon or not _ITEM_MARK.match(intro.text[colon.end():]):
+            return []
+        return [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest if _ITEM_MARK.match(document[a:b])]
     lead: list[Span] = []
     if not _INTRODUCES.search(intro.text) and rest and _INTRODUCES.search(document[rest[-1][0]:rest[-1][1]]) \
             and not any(_ITEM_MARK.match(document[a:b]) for a, b in rest):

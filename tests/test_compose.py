@@ -194,3 +194,12 @@ def test_items_are_enumerated_by_the_chinese_list_comma_within_a_clause():
     assert not drops_items("王林、赵敏和孙立。", source, question)
     assert drops_items("王林和赵敏。", source, question)
     assert not drops_items("会议在北京举行。", source, "会议在哪里举行？")  # names no item of the run
+
+
+def test_an_intro_that_holds_the_first_marked_item_is_followed_to_the_next_ones():
+    doc = "风险与应对\n主要风险有两点：一是数据可能丢失，应先备份；二是经验不足，应先培训。\n其他事项。\n"
+    start = doc.index("主要")
+    first = "主要风险有两点：一是数据可能丢失，应先备份；"
+    intro = Evidence("r", "r:0", start, start + len(first), first, "", 0.9, 0.5, 0.8, 0)
+    items = list_items(intro, doc, lambda d, o: ("r:0", ""), "主要风险有哪两点？")
+    assert [i.text for i in items] == ["二是经验不足，应先培训。"]
