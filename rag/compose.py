@@ -255,15 +255,16 @@ def _zh_items(clause: str) -> list[str]:
 
 def drops_items(answer: str, source: str, question: str) -> bool:
     """The answer names some items of an enumeration in its source but not all ("$1.6 million from the capital
-    fund" for "…: $1.6 million from the capital fund and $0.8 million from a state grant"). An item is named when
-    the answer holds one of its words that the question and the run's other items lack."""
+    fund" for "…: $1.6 million from the capital fund and $0.8 million from a state grant"), fewer than the question
+    asks for when it names a count. An item is named when the answer holds one of its words that the question
+    and the run's other items lack."""
     answer_l, asked = answer.lower(), question.lower()
     for run in _enumerations(source):
         words = [{w for w in tokenize(p) if w not in asked and stem(w) not in asked} for p in run]
         own = [w - set().union(*(o for j, o in enumerate(words) if j != i)) for i, w in enumerate(words)]
         named = [any(term_in(w, answer_l) for w in o) for o in own if o]
-        if any(named) and not all(named):
-            return True
+        if any(named) and not all(named) and sum(named) < (_count(question) or len(named)):
+            return True  # some named, others not, and fewer than the question asks for ("哪两位": two suffice)
     return False
 
 

@@ -203,3 +203,9 @@ def test_an_intro_that_holds_the_first_marked_item_is_followed_to_the_next_ones(
     intro = Evidence("r", "r:0", start, start + len(first), first, "", 0.9, 0.5, 0.8, 0)
     items = list_items(intro, doc, lambda d, o: ("r:0", ""), "主要风险有哪两点？")
     assert [i.text for i in items] == ["二是经验不足，应先培训。"]
+
+
+def test_an_answer_with_as_many_items_as_the_question_asks_for_drops_nothing():
+    source = "日方外务大臣岩屋毅、经济产业大臣武藤容治和英方外交大臣拉米、商务大臣雷诺兹出席会议。"
+    assert not drops_items("英方有拉米和雷诺兹出席。", source, "英方有哪两位大臣出席？")
+    assert drops_items("英方有拉米出席。", source, "英方有哪两位大臣出席？")
