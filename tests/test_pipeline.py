@@ -16,13 +16,18 @@ LEAVE = "青禾科技年假制度。\n员工入职满五年后享有15天带薪�
 OFFICE = "青禾科技办公室搬迁通知。\n新办公室位于杭州市西湖区文三路100号，于2025年3月启用。\n"
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("pipeline"), backend="fake")
+def fake_pipeline(data_dir, documents: dict[str, str]) -> Pipeline:
+    """A pipeline on the fake model over a private store holding these documents."""
+    settings = make_settings(data_dir, backend="fake")
     pipeline = Pipeline(settings)
-    for name, text in (("leave.txt", LEAVE), ("office.txt", OFFICE)):
+    for name, text in documents.items():
         add_document(pipeline.store, pipeline.embedder, settings, name, text)
     return pipeline
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    return fake_pipeline(tmp_path_factory.mktemp("pipeline"), {"leave.txt": LEAVE, "office.txt": OFFICE})
 
 
 @pytest.fixture
@@ -93,11 +98,7 @@ KETTLE = ("云岭电水壶说明。\n"
 
 @pytest.fixture(scope="module")
 def lists_pipeline(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("lists"), backend="fake")
-    pipeline = Pipeline(settings)
-    for name, text in (("library.txt", LIBRARY), ("kettle.txt", KETTLE)):
-        add_document(pipeline.store, pipeline.embedder, settings, name, text)
-    return pipeline
+    return fake_pipeline(tmp_path_factory.mktemp("lists"), {"library.txt": LIBRARY, "kettle.txt": KETTLE})
 
 
 def test_a_model_answer_that_drops_items_of_a_listed_sentence_is_replaced_by_that_sentence(lists_pipeline):
