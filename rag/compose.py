@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence, asked_for, key_terms, stem
+from rag.evidence import Evidence, EvidenceSet, asked_for, key_terms, stem, term_in
 from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
@@ -126,6 +126,31 @@ def split_question(question: str) -> list[str]:
     return [text]
 
 
+def own_terms(parts: list[str]) -> list[list[str]]:
+    """Per part, its key terms that no other part has: what the part asks about ("快煮" in "快煮模式需要多长时间？"
+    beside "精煮模式需要多长时间？")."""
+    terms = [key_terms(p) for p in parts]
+    return [[t for t in mine if not any(t in other for j, other in enumerate(terms) if j != i)]
+            for i, mine in enumerate(terms)]
+
+
+PART_RUNNERS_UP = 2  # how far below a part's best sentence one that names the part is still preferred
+PART_RATIO = 0.75
+
+
+def naming_part(evidence: EvidenceSet, own: list[str]) -> Evidence:
+    """The part's best sentence, unless it lacks every term of the part's own and a close runner-up names one:
+    parts that share a subject retrieve the same sentences, and the best of them may answer a sibling part
+    ("云帆科技…采用 VM" for "日志采用什么？" beside "监控采用什么？")."""
+    best = evidence.ranked[0]
+    if not own or any(term_in(t, best.text.lower()) for t in own):
+        return best
+    for e in evidence.ranked[1:PART_RUNNERS_UP + 1]:
+        if e.score >= PART_RATIO * best.score and any(term_in(t, e.text.lower()) for t in own):
+            return e
+    return best
+
+
 _MONTHS = ("january february march april may june july august september october november december "
            "monday tuesday wednesday thursday friday saturday sunday").split()
 
@@ -152,7 +177,8 @@ _STOP_EN = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had
 
 _LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个大项位条种类方面点步]|有什么|包括什么|包含什么"
                             r"|\bwhich (?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten)\b|\bwhat are\b|\blist\b"
-                            r"|\bwhich \w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b", re.I)
+                            r"|\bwhich \w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b"
+                            r"|^\W*(?:what|which)\b.*\binclude[sd]?\b", re.I)
 _INTRODUCES = re.compile(r"[:：]\s*$|以下|如下|下列|\bthe following\b|\bas follows\b"
                          r"|[一二两三四五六七八九十\d]+(?:大|项|个|点|方面|步)[^，。,]{0,8}[:：]?\s*$", re.I)
 _ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]?|[（(]?[一二三四五六七八九十\d]+[)）.、]"
@@ -180,10 +206,77 @@ def asks_for_list(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
+_ITEM_SEPARATOR = re.compile(r"[、,，;；]|\s(?:and|or)\s|和|与|及|或")
+_INLINE_AFTER = re.compile(r"[:：]|以下|如下|下列|\bthe following\b|\bas follows\b|\bsuch as\b|\bincluding\b|包括|包含", re.I)
+
+
+def inline_list(text: str) -> bool:
+    """The sentence carries its items itself: after a colon or "以下/包括/such as" come at least two items
+    ("随机配件包括以下几种：量杯一个、饭勺一把、蒸笼一个", "includes the following: a new playground, a trail, …")."""
+    for m in _INLINE_AFTER.finditer(text):
+        tail = text[m.end():].strip(" :：。.；;，,、")
+        if len(tail) >= 4 and len(_ITEM_SEPARATOR.findall(tail)) >= 1 and re.search(r"\w", _ITEM_SEPARATOR.split(tail)[-1]):
+            return True
+    return False
+
+
 def announces_asked(intro: str, question: str) -> bool:
     """The sentence names the kind of thing the question asks for ("以下三个目标：" for "哪三个目标"), or the count."""
-    words = {stem(w) for w in tokenize(intro)}
-    return any(stem(n) in words for n in asked_for(question)) or _same_count(question, intro)
+    return names_asked(intro, question) or _same_count(question, intro)
+
+
+_ENUM_EN = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+_CLAUSE = re.compile(r"[，。；;：:！？!?]|[.](?=\s|$)|,(?=[\u3400-\u9fff])")
+
+
+def _enumerations(sentence: str) -> list[list[str]]:
+    """Runs of items a sentence enumerates: parts joined by "、" (Chinese) or by ", " / "and" / "or" (English),
+    each run inside one clause ("，" / ";" / ":" end a run)."""
+    runs = []
+    for clause in _CLAUSE.split(sentence):
+        parts = [p for p in (_zh_items(clause) if "、" in clause else _ENUM_EN.split(clause)) if re.search(r"\w", p)]
+        if len(parts) >= 2:
+            runs.append(parts)
+    return runs
+
+
+def _zh_items(clause: str) -> list[str]:
+    """"A、B与C" → A, B, C: a conjunction inside a "、" run joins two more items when both sides are longer than a
+    word ("商务部长赵敏与财政部长孙立", not "商业和贸易")."""
+    items = []
+    for part in clause.split("、"):
+        m = re.search(r"以及|和|与|及", part)
+        if m and m.start() >= 3 and len(part) - m.end() >= 3:
+            items += [part[:m.start()], part[m.end():]]
+        else:
+            items.append(part)
+    return items
+
+
+def drops_items(answer: str, source: str, question: str) -> bool:
+    """The answer names some items of an enumeration in its source but not all ("$1.6 million from the capital
+    fund" for "…: $1.6 million from the capital fund and $0.8 million from a state grant"), fewer than the question
+    asks for when it names a count. An item is named when the answer holds one of its words that the question
+    and the run's other items lack."""
+    answer_l, asked = answer.lower(), question.lower()
+    for run in _enumerations(source):
+        words = [{w for w in tokenize(p) if w not in asked and stem(w) not in asked} for p in run]
+        own = [w - set().union(*(o for j, o in enumerate(words) if j != i)) for i, w in enumerate(words)]
+        named = [any(term_in(w, answer_l) for w in o) for o in own if o]
+        if any(named) and not all(named) and sum(named) < (_count(question) or len(named)):
+            return True  # some named, others not, and fewer than the question asks for ("哪两位": two suffice)
+    return False
+
+
+def names_asked(text: str, question: str) -> bool:
+    """The sentence names the kind of thing the question asks for ("随机配件包括…" for "哪些配件")."""
+    words = {stem(w) for w in tokenize(text)}
+    return any(stem(n) in words for n in asked_for(question))
+
+
+def opens_list(text: str) -> bool:
+    """The sentence introduces a list ("以下三项工作：", "the following:") or carries one inline."""
+    return bool(_INTRODUCES.search(text)) or inline_list(text)
 
 
 def _same_count(question: str, intro: str) -> bool:
@@ -209,8 +302,9 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
 
     A list is announced ("以下三项工作：", "四大领域:", "the following:") or opened by an item right after the intro
     ("…意涵。一是…"). Items open like one ("一是", "第二", "1.", "- ", "first"), inside that paragraph or at the start
-    of later ones; after an announcement plain paragraphs count too, up to the announced number. A sentence that
-    is itself an item (or elaborates one) starts no list. Empty when no list follows."""
+    of later ones; after an announcement plain paragraphs count too, up to the announced number, and so do the
+    sentences after it in its own paragraph when they are as many as announced. A sentence that is itself an item
+    (or elaborates one), or that carries its items inline, starts no list. Empty when no list follows."""
     line_start = document.rfind("\n", 0, intro.start) + 1
     if _ITEM_MARK.match(document[line_start:intro.start + 1] or " ") and line_start < intro.start or _ITEM_MARK.match(intro.text):
         return []
@@ -218,6 +312,11 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
     line_end = len(document) if line_end < 0 else line_end
     rest = [(a, b) for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, intro.end, line_end))
             if b > a]
+    if inline_list(intro.text):  # the sentence holds its items; "…有两点：一是…；" holds the first of marked ones
+        colon = re.search(r"[:：]", intro.text)
+        if not colon or not _ITEM_MARK.match(intro.text[colon.end():]):
+            return []
+        return [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest if _ITEM_MARK.match(document[a:b])]
     lead: list[Span] = []
     if not _INTRODUCES.search(intro.text) and rest and _INTRODUCES.search(document[rest[-1][0]:rest[-1][1]]) \
             and not any(_ITEM_MARK.match(document[a:b]) for a, b in rest):
@@ -230,6 +329,10 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
     n = _count(lead[0].text if lead else intro.text) or _count(question)
     cap = min(n or limit, limit)
     items = [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest if _ITEM_MARK.match(document[a:b])]
+    if not items and not lead and n and len(rest) >= n and announced:
+        # "Three residents spoke. Ms. A asked …; Mr. B raised …; Dr. C urged …": the announced number of
+        # sentences right after the count, in its own paragraph, are the items
+        return [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest[:cap]]
     pos = line_end + 1
     while pos < len(document) and len(items) < cap:
         end = document.find("\n", pos)

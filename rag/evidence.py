@@ -39,6 +39,10 @@ _ASKS = [
      re.compile(r"(?<!\d)(?!(?:19|20)\d\d(?!\d))\d+|[一二两三四五六七八九十百千万亿]+[个次大度项名位家倍成届轮种条所岁年天]"
                 r"|一[次度项届轮]|[%％]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                 r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)),
+    # a length of time ("多长时间", "多久"): a count with a unit of time
+    ("duration", re.compile(r"多长时间|多久|多少时间"),
+     re.compile(r"[\d.一二两三四五六七八九十百千半几数]+\s*(?:个)?(?:分钟|分|小时|秒|天|日|周|星期|个月|月|年|世纪)"
+                r"|\b\d+(?:\.\d+)?[\s-]*(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)),
     ("person", re.compile(r"是谁|谁是|由谁|谁[^们]|哪位|哪几位|哪两位|什么人|\bwho\b|\bwhom\b|\bwhose\b", re.I), None),
     ("place", re.compile(r"哪里|哪儿|何地|何处|什么地方|哪座城市|哪个城市|哪个国家|哪国|\bwhere\b|\bwhich (?:city|country|"
                          r"town|state|place|region)\b", re.I), None),
@@ -237,14 +241,16 @@ def numbers_agree(question: str, text: str) -> bool:
     return all(m in text for m in _ORDINAL.findall(question))
 
 
+_HEADING_START = re.compile(r"\d+(?:\.\d+)*[.、]\s*\S|[一二三四五六七八九十]+、|第[一二三四五六七八九十\d]+[章节部分篇]|[A-Z]")
 _CLOSES_SENTENCE = re.compile(r"[。！？；：.!?;:…]\W*$")
 
 
 def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) -> bool:
     """A document's first line, or a heading above a longer paragraph, with no sentence-final punctuation and no
     "label: value" colon: a title names a topic and states nothing about it. `text` is a chunk, which may start or
-    end inside a long sentence, so only a line break (or the document's start) bounds a line."""
-    opens_line = text[a - 1] == "\n" if a > 0 else at_document_start
+    end inside a long sentence, so only a line break (or the document's start) bounds a line, and a chunk's first
+    line only when it opens like a heading ("3. Riverside Park renovation", "二、目标", a capital letter)."""
+    opens_line = text[a - 1] == "\n" if a > 0 else at_document_start or bool(_HEADING_START.match(text, a))
     if not opens_line or b >= len(text) or text[b] != "\n":
         return False
     line = text[a:b]

@@ -14,8 +14,8 @@ from typing import Iterator
 from rag.backends.base import AnswerBackend, Draft
 from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
-from rag.compose import (DocumentView, announces_asked, as_evidence, asks_for_list, list_items, missing_note, quote_parts,
-                         split_question)
+from rag.compose import (DocumentView, announces_asked, as_evidence, asks_for_list, inline_list, list_items, missing_note,
+                         names_asked, naming_part, opens_list, own_terms, quote_parts, split_question)
 from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
@@ -28,6 +28,7 @@ from rag.text import refusal_for
 
 Event = tuple[str, "str | AskResponse"]
 log = logging.getLogger(__name__)
+LIST_RUNNERS_UP = 2  # how far below the best sentence a list question looks for the sentence that introduces its list
 
 
 class Pipeline:
@@ -135,9 +136,13 @@ class Pipeline:
         if not asks_for_list(question) or not evidence.ranked:
             return None
         close = {id(e) for e in evidence.selected()}
-        for rank, intro in enumerate(e for e in evidence.ranked if id(e) in close):
-            if rank and not announces_asked(intro.text, question):  # a runner-up must announce what is asked
+        for rank, intro in enumerate(evidence.ranked[:LIST_RUNNERS_UP + 1]):
+            # a runner-up must announce what is asked: close to the best, or naming the asked kind in a list
+            named = rank and names_asked(intro.text, question) and opens_list(intro.text)
+            if rank and not named and not (id(intro) in close and announces_asked(intro.text, question)):
                 continue
+            if named and inline_list(intro.text):  # "随机配件包括以下几种：量杯一个、饭勺一把…": the list itself
+                return [intro]
             view = DocumentView(corpus.chunks, intro.doc_id)
             items = list_items(intro, view.text, view.chunk_at, question)
             if items:
@@ -157,14 +162,15 @@ class Pipeline:
         span (or its list), naming the parts the documents do not cover. Refused only when no part is covered."""
         composed: list[list[Evidence] | str] = []
         verdicts, more = [], []
-        for part in parts:
+        own = own_terms(parts)
+        for part, terms in zip(parts, own):
             nodes = self.retriever(top_k, mode, snapshot=corpus, doc_ids=doc_ids).retrieve(part)
             more += nodes
             evidence = self.scorer.score(part, nodes, corpus.bm25)
             verdict = self.policy.decide(part, evidence)
             verdicts.append(verdict)
             if verdict.answer:
-                composed.append(self._list_evidence(part, evidence, corpus) or evidence.selected(1))
+                composed.append(self._list_evidence(part, evidence, corpus) or [naming_part(evidence, terms)])
             else:
                 composed.append(missing_note(part, first.lang))
         if not any(v.answer for v in verdicts):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.compose import announces_asked, asks_for_list, list_items, missing_note, quote_parts, split_question
-from rag.evidence import Evidence
+from rag.compose import (announces_asked, asks_for_list, drops_items, inline_list, list_items, missing_note, naming_part,
+                          own_terms, quote_parts, split_question)
+from rag.evidence import Evidence, EvidenceSet
 
 
 @pytest.mark.parametrize("question, parts", [
@@ -36,6 +37,8 @@ def test_split_question(question, parts):
 def test_asks_for_list():
     assert asks_for_list("会议聚焦于哪些领域？") and asks_for_list("双方确定了哪三项工作？")
     assert not asks_for_list("会议在哪里举行？")
+    assert asks_for_list("What work does the library renovation include?")
+    assert not asks_for_list("When does the library renovation start?")
 
 
 DOC = ("会议纪要\n"
@@ -106,3 +109,103 @@ def test_a_runner_up_introduces_a_list_only_when_it_announces_what_is_asked():
     assert announces_asked("迁移分三个阶段进行。", "迁移分哪三个阶段？")  # the asked count
     assert announces_asked("The kit contains the following parts:", "Which parts does the kit contain?")
     assert not announces_asked("Follow these steps before first use:", "Which substances does the filter reduce?")
+
+
+@pytest.mark.parametrize("text, inline", [
+    ("随机配件包括以下几种：量杯一个、饭勺一把、蒸笼一个。", True),
+    ("The work includes the following: a new roof, a ramp and a reading garden.", True),
+    ("The kit contains spare parts such as hinges and screws.", True),
+    ("会议内容聚焦于四大领域:", False),  # announces a list that follows
+    ("Follow these steps before first use:", False),
+    ("Note: the lid is not dishwasher-safe.", False),  # one thing after the colon
+    ("The meeting was adjourned at 8 p.m.", False),
+])
+def test_a_sentence_carries_its_list_inline_when_two_items_follow_the_intro(text, inline):
+    assert inline_list(text) is inline
+
+
+MINUTES = ("2. Public comment\n"
+           "Three residents spoke. Ms. Ana Ruiz asked for a bus stop; Mr. Li Wei raised parking; Dr. Omar Sy urged "
+           "tree planting.\n"
+           "3. Library renovation\n"
+           "Work includes the following: a new roof, a ramp and a reading garden.\n"
+           "4. Next meeting\n")
+
+
+def minutes_sentence(text: str) -> Evidence:
+    start = MINUTES.index(text)
+    return Evidence("m", "m:0", start, start + len(text), text, "", 0.9, 0.5, 0.8, 0)
+
+
+def minutes_section(doc_id, offset):
+    return ("m:0", "") if 0 <= offset < len(MINUTES) else None
+
+
+def test_the_announced_number_of_sentences_after_a_count_in_its_paragraph_are_the_items():
+    items = list_items(minutes_sentence("Three residents spoke."), MINUTES, minutes_section,
+                       "Which three residents spoke?")
+    assert [i.text.split(" asked")[0].split(" raised")[0].split(" urged")[0] for i in items] == [
+        "Ms. Ana Ruiz", "Mr. Li Wei", "Dr. Omar Sy"]
+    assert all(MINUTES[i.start:i.end] == i.text for i in items)
+    # four asked, three announced: the sentence announces nothing the question asks for
+    assert list_items(minutes_sentence("Three residents spoke."), MINUTES, minutes_section,
+                      "Which four residents spoke?") == []
+
+
+def test_a_sentence_with_its_items_inline_is_not_followed_into_the_next_section():
+    intro = minutes_sentence("Work includes the following: a new roof, a ramp and a reading garden.")
+    assert list_items(intro, MINUTES, minutes_section, "What work does the library renovation include?") == []
+
+
+def ranked(*texts_scores) -> EvidenceSet:
+    evidence = EvidenceSet("q", "zh")
+    start = 0
+    for text, score in texts_scores:
+        evidence.ranked.append(Evidence("d", "d:0", start, start + len(text), text, "", score, 0.5, 0.8, 0))
+        start += len(text)
+    return evidence
+
+
+def test_each_part_quotes_a_close_sentence_that_names_it_over_a_best_one_that_does_not():
+    parts = ["迁移方案中日志采用什么？", "迁移方案中监控采用什么？"]
+    own = own_terms(parts)
+    assert own == [["日志"], ["监控"]]
+    evidence = ranked(("迁移方案采用 VM 部署。", 0.70), ("日志采用 Loki，监控采用 Prometheus。", 0.60), ("其他。", 0.5))
+    assert naming_part(evidence, own[0]).text.startswith("日志采用")
+    # a best sentence that names the part stays; a runner-up far below the best is not taken
+    assert naming_part(ranked(("日志保存30天。", 0.7), ("日志采用 Loki。", 0.65)), own[0]).text == "日志保存30天。"
+    assert naming_part(ranked(("迁移方案采用 VM 部署。", 0.9), ("日志采用 Loki。", 0.3)), own[0]).text.startswith("迁移")
+
+
+@pytest.mark.parametrize("answer, dropped", [
+    ("$1.6 million from the city's capital fund and $0.8 million from a state grant.", False),
+    ("The capital fund and a state grant.", False),
+    ("$1.6 million from the city's capital fund.", True),
+])
+def test_an_answer_that_names_some_items_of_an_enumeration_drops_the_others(answer, dropped):
+    source = "The project is budgeted at $2.4 million: $1.6 million from the city's capital fund and $0.8 million " \
+             "from a state grant."
+    assert drops_items(answer, source, "Which two sources fund the project?") is dropped
+
+
+def test_items_are_enumerated_by_the_chinese_list_comma_within_a_clause():
+    source = "会议于7月在北京举行,由外交部长王林、商务部长赵敏与财政部长孙立共同主持,标志着机制启动。"
+    question = "会议由哪几位部长共同主持？"
+    assert not drops_items("王林、赵敏和孙立。", source, question)
+    assert drops_items("王林和赵敏。", source, question)
+    assert not drops_items("会议在北京举行。", source, "会议在哪里举行？")  # names no item of the run
+
+
+def test_an_intro_that_holds_the_first_marked_item_is_followed_to_the_next_ones():
+    doc = "风险与应对\n主要风险有两点：一是数据可能丢失，应先备份；二是经验不足，应先培训。\n其他事项。\n"
+    start = doc.index("主要")
+    first = "主要风险有两点：一是数据可能丢失，应先备份；"
+    intro = Evidence("r", "r:0", start, start + len(first), first, "", 0.9, 0.5, 0.8, 0)
+    items = list_items(intro, doc, lambda d, o: ("r:0", ""), "主要风险有哪两点？")
+    assert [i.text for i in items] == ["二是经验不足，应先培训。"]
+
+
+def test_an_answer_with_as_many_items_as_the_question_asks_for_drops_nothing():
+    source = "日方外务大臣岩屋毅、经济产业大臣武藤容治和英方外交大臣拉米、商务大臣雷诺兹出席会议。"
+    assert not drops_items("英方有拉米和雷诺兹出席。", source, "英方有哪两位大臣出席？")
+    assert drops_items("英方有拉米出席。", source, "英方有哪两位大臣出席？")

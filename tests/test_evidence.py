@@ -30,7 +30,7 @@ def test_the_pair_is_question_language_then_source_language():
 @pytest.mark.parametrize("question, kinds", [
     ("英国哪一年正式加入CPTPP？", ["year"]), ("Which year did the UK join?", ["year"]),
     ("日本外务大臣是谁？", ["person"]), ("会议在哪里举行？", ["place"]), ("有多少人参加？", ["number"]),
-    ("How tall is Tokyo Tower?", []),
+    ("How tall is Tokyo Tower?", []), ("快煮模式需要多长时间？", ["duration"]), ("扩容需要多久？", ["duration"]),
 ])
 def test_asked_types(question, kinds):
     assert asked_types(question) == kinds
@@ -44,6 +44,13 @@ def test_key_terms_are_the_content_words_lower_cased():
 def test_a_how_long_or_how_many_phrase_and_its_pieces_are_not_key_terms():
     assert key_terms("快煮模式需要多长时间？") == ["快", "煮", "模式", "需要"]  # not 多长, 时间, 长时间, 多长时间
     assert key_terms("会议持续了多少天？") == ["会议", "持续"]
+
+
+def test_a_duration_is_a_count_with_a_unit_of_time():
+    question = "快煮模式需要多长时间？"
+    assert fills("duration", "快煮模式约28分钟即可完成。", question)
+    assert fills("duration", "扩容一次需要约两小时。", question)
+    assert not fills("duration", "内置16种烹饪模式，包括快煮。", question)  # a count, but of modes
 
 
 def test_a_sentence_fills_the_asked_kind_only_with_a_value_the_question_does_not_give():
@@ -69,6 +76,13 @@ def test_numbers_in_the_question_must_appear_in_the_sentence():
 def test_a_title_line_is_a_whole_line_without_closing_punctuation(chunk, line, title):
     a = chunk.index(line)
     assert is_title_line(chunk, a, a + len(line), at_document_start=True) is title
+
+
+def test_a_heading_that_opens_a_chunk_is_a_title_line():
+    chunk = "3. Library renovation\nThe city manager presented the renovation plan and its budget in full.\n"
+    assert is_title_line(chunk, 0, len("3. Library renovation"), at_document_start=False)
+    chunk = "二、目标\n本次迁移设定三个目标，并在第二季度完成。\n"
+    assert is_title_line(chunk, 0, len("二、目标"), at_document_start=False)
 
 
 def test_a_chunk_that_starts_inside_a_sentence_does_not_open_a_title_line():

@@ -16,13 +16,18 @@ LEAVE = "青禾科技年假制度。\n员工入职满五年后享有15天带薪�
 OFFICE = "青禾科技办公室搬迁通知。\n新办公室位于杭州市西湖区文三路100号，于2025年3月启用。\n"
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("pipeline"), backend="fake")
+def fake_pipeline(data_dir, documents: dict[str, str]) -> Pipeline:
+    """A pipeline on the fake model over a private store holding these documents."""
+    settings = make_settings(data_dir, backend="fake")
     pipeline = Pipeline(settings)
-    for name, text in (("leave.txt", LEAVE), ("office.txt", OFFICE)):
+    for name, text in documents.items():
         add_document(pipeline.store, pipeline.embedder, settings, name, text)
     return pipeline
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    return fake_pipeline(tmp_path_factory.mktemp("pipeline"), {"leave.txt": LEAVE, "office.txt": OFFICE})
 
 
 @pytest.fixture
@@ -80,3 +85,40 @@ def test_a_two_part_question_is_grounded_part_by_part(pipeline, model):
 def test_an_unknown_backend_is_a_clear_error(pipeline):
     with pytest.raises(ValueError, match="unknown answer backend 'gpt'"):
         pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？"), backend="gpt")
+
+
+LIBRARY = ("Library renovation report.\n"
+           "The city manager presented the library renovation plan to the council in March. "
+           "The library project is funded from two sources: $1.6 million from the city's capital fund and "
+           "$0.8 million from a state culture grant. Work starts in May.\n")
+KETTLE = ("云岭电水壶说明。\n"
+          "云岭电水壶适合三口之家使用，容量1.7升，额定功率1800瓦。\n"
+          "随机配件包括以下几种：滤网一个、清洁刷一把、说明书一本。\n")
+
+
+@pytest.fixture(scope="module")
+def lists_pipeline(tmp_path_factory):
+    return fake_pipeline(tmp_path_factory.mktemp("lists"), {"library.txt": LIBRARY, "kettle.txt": KETTLE})
+
+
+def test_a_model_answer_that_drops_items_of_a_listed_sentence_is_replaced_by_that_sentence(lists_pipeline):
+    model = lists_pipeline.backend().llm
+    model.enqueue("$1.6 million from the city's capital fund.[1]")
+    r = lists_pipeline.ask(AskRequest(question="Which two sources fund the library project?"))
+    assert not r.refused and r.grounding == "fallback"
+    assert "capital fund" in r.answer and "state culture grant" in r.answer
+    assert any("state culture grant" in c.text for c in r.citations)
+    assert all(LIBRARY[c.start:c.end] == c.text for c in r.citations)
+
+
+def test_a_model_answer_with_every_item_is_kept(lists_pipeline):
+    model = lists_pipeline.backend().llm
+    model.enqueue("The city's capital fund ($1.6 million) and a state culture grant ($0.8 million).[1]")
+    r = lists_pipeline.ask(AskRequest(question="Which two sources fund the library project?"))
+    assert r.grounding == "verified" and r.answer.startswith("The city's capital fund ($1.6 million)")
+
+
+def test_a_list_question_is_answered_with_the_sentence_that_names_the_asked_kind_and_lists_it(lists_pipeline):
+    r = lists_pipeline.ask(AskRequest(question="云岭电水壶附带哪些配件？"))
+    assert not r.refused and [c.text for c in r.citations] == ["随机配件包括以下几种：滤网一个、清洁刷一把、说明书一本。"]
+    assert all(k in r.answer for k in ("滤网", "清洁刷", "说明书"))

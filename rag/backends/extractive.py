@@ -17,13 +17,14 @@ def cite(evidence: list[Evidence]) -> list[Citation]:
 _SOURCE_LANGUAGE = {"zh": "Chinese", "en": "English"}
 
 
-def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentences: int = 3) -> Draft:
-    """The best sentences verbatim; with a notice it stands in for an answer that failed.
+def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentences: int = 3,
+          sentences: list[Evidence] | None = None) -> Draft:
+    """The best sentences (or the given ones) verbatim; with a notice it stands in for an answer that failed.
 
     Across languages a quote cannot answer in the question's language, so it is introduced, in the question's
     language, as passages in the source's language rather than passed off as the answer."""
     question_lang, source_lang = evidence.pair.split("-")
-    chosen = evidence.selected(max_sentences)
+    chosen = sentences or evidence.selected(max_sentences)
     citations = cite(chosen)
     body = "".join(f"{c.text}[{c.n}]" for c in citations)
     if question_lang == source_lang:

@@ -17,6 +17,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.backends.base import Draft
 from rag.backends.extractive import cite, quote
+from rag.compose import asks_for_list, drops_items
 from rag.condense import previous_question
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
@@ -172,12 +173,17 @@ class GroundedLLMBackend:
             failure = "type_not_filled"  # e.g. a "which year" question answered without a year
         elif any(_cuts_list_short(s.text, s.evidence.text, question) for s in supported):
             failure = "list_cut_short"  # e.g. one of two hosts named: the quote has them all
+        elif asks_for_list(question) and any(drops_items(answer_text, s.evidence.text, question) for s in supported):
+            failure = "list_cut_short"  # a list question answered with some of the items its sources enumerate
         if failure:
             why = {"model_refused": "the model found no answer in the sources",
                    "unsupported": "the generated answer was not supported by the sources",
                    "type_not_filled": "the generated answer did not give what was asked",
                    "list_cut_short": "the generated answer stopped in the middle of a list"}[failure]
-            draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES)
+            # a list cut short is quoted from the sentences the model used, which hold every item
+            used = sorted({id(s.evidence): s.evidence for s in supported}.values(), key=lambda e: (e.doc_id, e.start))
+            draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
+                          used if failure == "list_cut_short" else None)
             draft.failure = failure
             return draft
         cited: list[Evidence] = []
