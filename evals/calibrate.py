@@ -186,13 +186,13 @@ def search_support(cases: list[Answered], max_correct_loss: float) -> tuple[floa
     losing at most `max_correct_loss` of the right answers (ties: the lowest). Refusing a wrong answer is no loss."""
     base = support_outcome(cases, 0.0)["correct"]
     best = None
-    for t in np.arange(0.0, 1.0, 0.025):
+    for t in (round(float(x), 3) for x in np.arange(0.0, 1.0, 0.025)):
         got = support_outcome(cases, t)
         if base - got["correct"] > max_correct_loss + 1e-9:
             continue
         key = (got["refusal"] + got["correct"], -t)
         if best is None or key > best[0]:
-            best = (key, round(float(t), 3), got)
+            best = (key, t, got)
     return best[1], best[2]
 
 

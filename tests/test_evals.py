@@ -281,3 +281,17 @@ def test_a_citation_of_any_required_part_counts_for_citation_precision():
                             "citations": [_cite("d", "董事长是张三"), _cite("d", "总经理是李四"), _cite("d", "财务总监是王五")]},
                    DOCS)
     assert r["citation_supported"] == [True, True, False] and r["parts_cited"] is True
+
+
+def test_support_threshold_refuses_unanswerables_without_losing_right_answers():
+    from evals.calibrate import Answered, search_support, support_outcome
+
+    cases = ([Answered("zh-zh", False, False, True, p) for p in (0.95, 0.9, 0.85, 0.6)]  # right answers
+             + [Answered("zh-zh", False, False, False, 0.5)]  # a wrong answer: refusing it costs nothing
+             + [Answered("zh-zh", True, False, False, p) for p in (0.55, 0.7, 0.97)]  # answered unanswerables
+             + [Answered("zh-zh", True, True, False)])  # refused before the check
+    t, got = search_support(cases, max_correct_loss=0.0)
+    assert t == 0.575 and got == support_outcome(cases, 0.6)  # the lowest threshold that refuses 0.55
+    assert got["refusal"] == 0.5 and got["correct"] == 0.8
+    t, got = search_support(cases, max_correct_loss=0.2)  # may give up the right answer at 0.6
+    assert t == 0.725 and got["refusal"] == 0.75 and got["correct"] == 0.6
