@@ -6,8 +6,8 @@ PATH is the JSON file, or a git directory holding it (a `fetch` mirror has no wo
 file is read with `git show HEAD:<path>`): CMRC 2018 dev (squad-style-data/cmrc2018_dev.json of
 ymcui/cmrc2018) and SQuAD 2.0 dev (data/dev-v2.0.json). Writes evals/corpora/{cmrc_zh,squad_en}/
 and evals/datasets/{cmrc_zh,squad_en}/{calibration,test}.jsonl. The hand-written sets
-(`handmade`, `multipart`, `xling`) keep their rows in `rows.jsonl`; this script only splits them, so run it
-again after editing one (`xling` by document: a document's rows all go to one half). Unanswerable rows are checked: no answer string (whitespace- and
+(`handmade`, `multipart`, `xling_*`) keep their rows in `rows.jsonl`; this script only splits them, so run it
+again after editing one (`xling_*` by document: a document's rows all go to one half). Unanswerable rows are checked: no answer string (whitespace- and
 case-insensitively) occurs anywhere in the corpus.
 """
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent
 SEED = 2018
 IN_REPO = {"cmrc": "squad-style-data/cmrc2018_dev.json", "squad": "data/dev-v2.0.json"}
 ZH_SENTENCE = re.compile(r"[^。！？]*(?:[。！？]+[”」』）]?|$)")
-BY_DOCUMENT = {"xling"}  # hand-written sets split by document (each row names its `doc`)
+BY_DOCUMENT = {"xling_zh_en", "xling_en_zh"}  # hand-written sets split by document (each row names its `doc`)
 EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
 
 
@@ -311,7 +311,7 @@ def main() -> None:
         build_cmrc(args.cmrc)
     if args.squad:
         build_squad(args.squad)
-    for name in ("handmade", "multipart", "xling"):
+    for name in ("handmade", "multipart", *sorted(BY_DOCUMENT)):
         if (ROOT / "datasets" / name / "rows.jsonl").is_file():
             split_handwritten(name, by_document=name in BY_DOCUMENT)
 
