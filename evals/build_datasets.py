@@ -214,15 +214,19 @@ def stratified_split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict
 
 def split_by_document(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
     """Whole documents to one half (rows name theirs in `doc`), per question language: a document's questions are
-    tuned on or reported on, never both. Largest documents first, each to the half with fewer rows so far."""
+    tuned on or reported on, never both. Largest documents first, each to the half with fewer rows so far. Rows
+    with `"split": "calibration"` (documents added later to calibrate on) go there and leave the others' split as
+    it was."""
     rng = random.Random(seed)
     docs = defaultdict(list)
+    pinned = {(r.get("lang", "zh"), r["doc"]) for r in rows if r.get("split") == "calibration"}
     for row in rows:
-        docs[(row.get("lang", "zh"), row["doc"])].append(row)
+        if (row.get("lang", "zh"), row["doc"]) not in pinned:
+            docs[(row.get("lang", "zh"), row["doc"])].append(row)
     order = sorted(docs)
     rng.shuffle(order)
     order.sort(key=lambda k: -len(docs[k]))  # stable: equal sizes keep the shuffled order
-    halves: tuple[set, set] = (set(), set())
+    halves: tuple[set, set] = (set(pinned), set())
     size = defaultdict(lambda: [0, 0])
     for lang, doc in order:
         i = 0 if size[lang][0] <= size[lang][1] else 1
