@@ -57,10 +57,11 @@ class PairThresholds(BaseModel):
 
 # Calibrated with `python -m evals.calibrate --judge` on the calibration halves of cmrc_zh, squad_en, handmade and
 # sample_zh (evals/README.md, "Calibration"): the most questions handled right with false refusals at most 0.08.
-# The cross pairs, the same way on the calibration halves of xling_en_zh (en-zh: 24 questions, 8 unanswerable) and
-# xling_zh_en (zh-en: 21, 7): Chinese key terms never occur in English sentences nor English ones in Chinese, so
-# coverage is not checked; zh-en separates on score and the judge, en-zh scores barely separate at all, so its floor
-# is low (it was 0.375, which refused 6 of 16 answerable calibration questions) and the judge refuses little.
+# The cross pairs, the same way on the calibration halves of xling_en_zh (en-zh: 38 questions, 14 unanswerable) and
+# xling_zh_en (zh-en: 34, 12): Chinese key terms never occur in English sentences nor English ones in Chinese, so
+# coverage is not checked. zh-en: the score floor stays where it was, the judge does the refusing; en-zh scores do
+# not separate answerable from unanswerable questions, so its floor is low (0.375 refused 6 of the first 16
+# answerable calibration questions) and its judge threshold refuses little.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35),
@@ -68,8 +69,8 @@ _PAIRS = {
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.2, min_coverage=0.0, strong=0.0,
                             min_judge=0.05, judged_min_score=0.2, judged_min_coverage=0.0),
-    "zh-en": PairThresholds(min_score=0.575, min_coverage=0.0, strong=0.0,
-                            min_judge=0.65, judged_min_score=0.575, judged_min_coverage=0.0),
+    "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,
+                            min_judge=0.7, judged_min_score=0.4, judged_min_coverage=0.0),
 }
 
 
