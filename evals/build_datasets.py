@@ -6,8 +6,8 @@ PATH is the JSON file, or a git directory holding it (a `fetch` mirror has no wo
 file is read with `git show HEAD:<path>`): CMRC 2018 dev (squad-style-data/cmrc2018_dev.json of
 ymcui/cmrc2018) and SQuAD 2.0 dev (data/dev-v2.0.json). Writes evals/corpora/{cmrc_zh,squad_en}/
 and evals/datasets/{cmrc_zh,squad_en}/{calibration,test}.jsonl. The hand-written sets
-(`handmade`, `multipart`) keep their rows in `rows.jsonl`; this script only splits them, so run it
-again after editing one. Unanswerable rows are checked: no answer string (whitespace- and
+(`handmade`, `multipart`, `xling_*`) keep their rows in `rows.jsonl`; this script only splits them, so run it
+again after editing one (`xling_*` by document: a document's rows all go to one half). Unanswerable rows are checked: no answer string (whitespace- and
 case-insensitively) occurs anywhere in the corpus.
 """
 
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent
 SEED = 2018
 IN_REPO = {"cmrc": "squad-style-data/cmrc2018_dev.json", "squad": "data/dev-v2.0.json"}
 ZH_SENTENCE = re.compile(r"[^。！？]*(?:[。！？]+[”」』）]?|$)")
+BY_DOCUMENT = {"xling_zh_en", "xling_en_zh"}  # hand-written sets split by document (each row names its `doc`)
 EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
 
 
@@ -211,13 +212,38 @@ def stratified_split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict
     return sorted(calibration, key=lambda r: order[id(r)]), sorted(test, key=lambda r: order[id(r)])
 
 
-def write_set(name: str, rows: list[dict], manifest: dict | None = None) -> None:
+def split_by_document(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
+    """Whole documents to one half (rows name theirs in `doc`), per question language: a document's questions are
+    tuned on or reported on, never both. Largest documents first, each to the half with fewer rows so far. Rows
+    with `"split": "calibration"` (documents added later to calibrate on) go there and leave the others' split as
+    it was."""
+    rng = random.Random(seed)
+    docs = defaultdict(list)
+    pinned = {(r.get("lang", "zh"), r["doc"]) for r in rows if r.get("split") == "calibration"}
+    for row in rows:
+        if (row.get("lang", "zh"), row["doc"]) not in pinned:
+            docs[(row.get("lang", "zh"), row["doc"])].append(row)
+    order = sorted(docs)
+    rng.shuffle(order)
+    order.sort(key=lambda k: -len(docs[k]))  # stable: equal sizes keep the shuffled order
+    halves: tuple[set, set] = (set(pinned), set())
+    size = defaultdict(lambda: [0, 0])
+    for lang, doc in order:
+        i = 0 if size[lang][0] <= size[lang][1] else 1
+        halves[i].add((lang, doc))
+        size[lang][i] += len(docs[(lang, doc)])
+    return ([r for r in rows if (r.get("lang", "zh"), r["doc"]) in halves[0]],
+            [r for r in rows if (r.get("lang", "zh"), r["doc"]) in halves[1]])
+
+
+def write_set(name: str, rows: list[dict], manifest: dict | None = None, by_document: bool = False) -> None:
     folder = ROOT / "datasets" / name
     folder.mkdir(parents=True, exist_ok=True)
     if manifest is not None:
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                               encoding="utf-8")
-    for split, part in zip(("calibration", "test"), stratified_split(rows, SEED)):
+    halves = (split_by_document if by_document else stratified_split)(rows, SEED)
+    for split, part in zip(("calibration", "test"), halves):
         with (folder / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
             for row in part:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -263,7 +289,7 @@ def build_squad(path: Path) -> None:
                         "of the same article left out of the index (no answer string occurs in the corpus)"})
 
 
-def split_handwritten(name: str) -> None:
+def split_handwritten(name: str, by_document: bool = False) -> None:
     """Split a hand-written set's rows.jsonl into calibration/test (its manifest is hand-written too)."""
     source = ROOT / "datasets" / name / "rows.jsonl"
     rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -276,7 +302,7 @@ def split_handwritten(name: str) -> None:
         for row in rows:
             if row.get("unanswerable") and not absent(row.get("answers", []) + row.get("any", []), flat):
                 raise SystemExit(f"{name}/{row['id']}: an answer of an unanswerable row occurs in the corpus")
-    write_set(name, rows)
+    write_set(name, rows, by_document=by_document)
     load_dataset(source)  # parses
 
 
@@ -289,9 +315,9 @@ def main() -> None:
         build_cmrc(args.cmrc)
     if args.squad:
         build_squad(args.squad)
-    for name in ("handmade", "multipart"):
+    for name in ("handmade", "multipart", *sorted(BY_DOCUMENT)):
         if (ROOT / "datasets" / name / "rows.jsonl").is_file():
-            split_handwritten(name)
+            split_handwritten(name, by_document=name in BY_DOCUMENT)
 
 
 if __name__ == "__main__":

@@ -101,8 +101,9 @@ def outcome(cases: list[Case], min_score: float, min_coverage: float, types: boo
 
 
 def search(cases: list[Case], max_false_refusal: float, types: bool, contradiction: bool,
-           judge_grid=(0.0,)) -> tuple[float, float, float, dict]:
-    """The thresholds that handle the most questions right within the false-refusal budget (ties: the lowest)."""
+           judge_grid=(0.0,)) -> tuple[float, float, float, dict] | None:
+    """The thresholds that handle the most questions right within the false-refusal budget (ties: the lowest);
+    None when no setting keeps false refusals within it (the checks without a threshold already refuse too many)."""
     best = None
     for min_score in np.arange(0.2, 1.0, 0.025):
         for min_coverage in np.arange(0.0, 0.95, 0.05):
@@ -113,8 +114,7 @@ def search(cases: list[Case], max_false_refusal: float, types: bool, contradicti
                 key = (got["refusal"] + got["correct"], -min_judge, -min_coverage, -min_score)
                 if best is None or key > best[0]:
                     best = (key, round(float(min_score), 3), round(float(min_coverage), 2), round(float(min_judge), 2), got)
-    assert best is not None
-    return best[1], best[2], best[3], best[4]
+    return None if best is None else (best[1], best[2], best[3], best[4])
 
 
 def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
@@ -258,7 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         for label, judge_grid in grids:
             for types in (False, True):
                 for contradiction in (False, True):
-                    s, cov, mj, got = search(sub, args.max_false_refusal, types, contradiction, judge_grid)
+                    found = search(sub, args.max_false_refusal, types, contradiction, judge_grid)
+                    if found is None:
+                        print(f"  {label}: types={types!s:5} contradiction={contradiction!s:5} → no setting keeps "
+                              f"false refusals ≤ {args.max_false_refusal}")
+                        continue
+                    s, cov, mj, got = found
                     print(f"  {label}: types={types!s:5} contradiction={contradiction!s:5} → min_score={s} "
                           f"min_coverage={cov} min_judge={mj}: " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
                     report["pairs"].setdefault(pair, []).append(

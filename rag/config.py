@@ -59,14 +59,22 @@ class PairThresholds(BaseModel):
 
 # Calibrated with `python -m evals.calibrate --judge` on the calibration halves of cmrc_zh, squad_en, handmade and
 # sample_zh (evals/README.md, "Calibration"): the most questions handled right with false refusals at most 0.08.
-# zh-en has no calibration questions: it keeps the pre-calibration floor.
+# The cross pairs on every calibration half that has them (mostly xling_en_zh and xling_zh_en; en-zh: 47 questions,
+# 17 unanswerable; zh-en: 34, 12). Chinese key terms never occur in English sentences nor English ones in Chinese,
+# so coverage is not checked. zh-en: the objective keeps the score floor and lets the judge refuse (0.7). en-zh:
+# scores barely separate answerable from unanswerable; the objective's floor (0.25) would stop refusing half of
+# sample_zh's English unanswerable questions (the dev set's refusals fell 0.733 -> 0.600), so the floor stays at
+# 0.375, and with the judge the floor is 0.25 with the judge at 0.2, the fewest false refusals (0.17 against 0.30)
+# that still refuse all of sample_zh's: no en-zh setting meets the 0.08 false-refusal budget.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35),
     "en-en": PairThresholds(min_score=0.725, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
-    "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0),
-    "zh-en": PairThresholds(min_score=0.40, min_coverage=0.0, strong=0.0),
+    "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
+                            min_judge=0.2, judged_min_score=0.25, judged_min_coverage=0.0),
+    "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,
+                            min_judge=0.7, judged_min_score=0.4, judged_min_coverage=0.0),
 }
 
 

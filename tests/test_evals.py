@@ -295,3 +295,29 @@ def test_support_threshold_refuses_unanswerables_without_losing_right_answers():
     assert got["refusal"] == 0.5 and got["correct"] == 0.8
     t, got = search_support(cases, max_correct_loss=0.2)  # may give up the right answer at 0.6
     assert t == 0.725 and got["refusal"] == 0.75 and got["correct"] == 0.6
+
+
+def test_split_by_document_keeps_a_document_in_one_half_and_pinned_ones_in_calibration():
+    from evals.build_datasets import split_by_document
+
+    rows = [{"id": f"{d}-{i}", "doc": d, "lang": lang} for d, lang, n in
+            (("a", "zh", 5), ("b", "zh", 4), ("c", "zh", 3), ("d", "zh", 2), ("e", "en", 3), ("f", "en", 3))
+            for i in range(n)]
+    cal, test = split_by_document(rows, 7)
+    assert not {r["doc"] for r in cal} & {r["doc"] for r in test} and len(cal) + len(test) == len(rows)
+    assert {r["lang"] for r in cal} == {r["lang"] for r in test} == {"zh", "en"}  # each language in both halves
+    pinned = rows + [{"id": f"g-{i}", "doc": "g", "lang": "zh", "split": "calibration"} for i in range(9)]
+    cal2, test2 = split_by_document(pinned, 7)
+    assert test2 == test and {r["doc"] for r in cal2} == {r["doc"] for r in cal} | {"g"}
+
+
+def test_calibration_search_says_when_no_setting_meets_the_false_refusal_budget():
+    from evals.calibrate import Case, search
+
+    def case(unanswerable, score, type_ok=True):
+        return Case("d", "en-zh", unanswerable, score, 0.0, 0.0, 0.0, False, type_ok, not unanswerable)
+
+    feasible = [case(False, 0.9), case(False, 0.8), case(True, 0.3)]
+    assert search(feasible, 0.08, types=True, contradiction=True)[3]["right"] == 1.0
+    always_refused = [case(False, 0.9, type_ok=False), case(True, 0.3)]  # the type check refuses the answerable one
+    assert search(always_refused, 0.08, types=True, contradiction=True) is None

@@ -42,8 +42,14 @@ SYSTEM = {
 
 # An English question over Chinese sources: one worked example (an earlier chat turn) shows the model
 # that the answer is to be translated from them; without it, it mostly replied that they do not say.
-_EXAMPLE_SOURCE = "该公司由王明和李华于2010年在杭州共同创立。"
-EXAMPLES = {"zh": [], "en": [("Who founded the company?", "Wang Ming and Li Hua. [1]")]}
+# (source, question, answer); the English one is always shown, as it was calibrated with.
+EXAMPLES = {"zh": [], "en": [("该公司由王明和李华于2010年在杭州共同创立。", "Who founded the company?",
+                              "Wang Ming and Li Hua. [1]")]}
+# A Chinese question over English sources: the instruction "用资料原文的词语" made the model answer in English, so
+# the answer language is said outright, with a worked example. Only added when a source is in the other language.
+ACROSS = {"zh": "资料是英文的：请用中文回答，人名、数字和专有名词保留资料原文的写法。", "en": ""}
+ACROSS_EXAMPLES = {"zh": [("The company was founded in Hangzhou in 2010 by Wang Ming and Li Hua.", "公司是哪一年创立的？",
+                           "公司于2010年创立。[1]")], "en": []}
 
 
 def _user_turn(question: str, sources: list[str], lang: str, previous: str | None = None) -> str:
@@ -55,9 +61,11 @@ def _user_turn(question: str, sources: list[str], lang: str, previous: str | Non
 
 
 def build_messages(question: str, evidence: list[Evidence], lang: str, previous: str | None = None) -> list[ChatMessage]:
-    messages = [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang])]
-    for q, a in EXAMPLES[lang]:
-        messages += [ChatMessage(role=MessageRole.USER, content=_user_turn(q, [_EXAMPLE_SOURCE], lang)),
+    """The prompt in the question's language; sources in the other language add how to answer across them."""
+    across = any(e.lang != lang for e in evidence)
+    messages = [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang] + (ACROSS[lang] if across else ""))]
+    for source, q, a in EXAMPLES[lang] + (ACROSS_EXAMPLES[lang] if across else []):
+        messages += [ChatMessage(role=MessageRole.USER, content=_user_turn(q, [source], lang)),
                      ChatMessage(role=MessageRole.ASSISTANT, content=a)]
     sources = [e.text for e in evidence]
     messages.append(ChatMessage(role=MessageRole.USER, content=_user_turn(question, sources, lang, previous)))
