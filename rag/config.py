@@ -66,9 +66,13 @@ class PairThresholds(BaseModel):
 # sample_zh's English unanswerable questions (the dev set's refusals fell 0.733 -> 0.600), so the floor stays at
 # 0.375, and with the judge the floor is 0.25 with the judge at 0.2, the fewest false refusals (0.17 against 0.30)
 # that still refuse all of sample_zh's: no en-zh setting meets the 0.08 false-refusal budget.
+# min_support (the check after the answer) with `python -m evals.calibrate --support` on local-model runs of the
+# calibration halves of cmrc_zh, squad_en, handmade and sample_zh: the most questions handled right losing no right
+# answer. zh-zh (108 questions): unanswerable refused 0.719 -> 0.812, answerable right 0.750 -> 0.750 (the answers
+# it refuses were wrong). en-en and en-zh: no threshold gains anything, so the check is off there.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
-                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35),
+                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825),
     "en-en": PairThresholds(min_score=0.725, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,

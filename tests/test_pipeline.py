@@ -66,6 +66,32 @@ def test_a_question_the_documents_do_not_answer_is_refused_without_asking_the_mo
     assert r.refused and r.grounding == "refused" and r.citations == [] and model.prompts == []
 
 
+class SupportJudge:
+    """Answers every answerability question yes and every support question with a fixed probability."""
+
+    def __init__(self, support: float):
+        self.p, self.checked = support, []
+
+    def probability(self, question, sentences, lang):
+        return 1.0
+
+    def support(self, question, sentences, answer, lang):
+        self.checked.append(answer)
+        return self.p
+
+
+@pytest.mark.parametrize("support, refused", [(0.2, True), (0.95, False)])
+def test_an_answer_the_model_does_not_find_supported_is_refused(pipeline, model, support, refused):
+    backend, judge = pipeline.backend(), SupportJudge(support)
+    backend.judge = judge
+    try:
+        r = pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？"))
+    finally:
+        backend.judge = None
+    assert judge.checked == ["员工入职满五年后享有15天带薪年假。"] and len(model.prompts) == 1
+    assert (r.refused, r.reason) == ((True, "unsupported") if refused else (False, "grounded"))
+
+
 def test_a_follow_up_is_asked_with_the_previous_question(pipeline, model):
     history = [{"role": "user", "content": "新办公室位于哪里？"}, {"role": "assistant", "content": "文三路100号。"}]
     r = pipeline.ask(AskRequest(question="那里什么时候启用？", history=history))
