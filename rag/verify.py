@@ -128,10 +128,10 @@ _EN_WORD = re.compile(r"(?:\s+|-)?([A-Za-z][A-Za-z']*)")
 # Chinese units and measure words, longest first; one matched right after the number is its unit.
 _ZH_UNITS = sorted("""平方公里 平方千米 平方米 立方米 公里 千米 公斤 千克 厘米 毫米 美元 欧元 港元 日元 英镑 韩元 小时 分钟 个月
     周年 星期 人次 人 名 位 个 元 块 年 月 日 号 天 周 岁 次 家 所 项 件 种 条 座 场 届 轮 只 头 台 辆 部 本 篇 份 张 米 克 吨 度
-    倍 亩 户 例 起 架 艘 枚 颗 首 册 套 栋 层 秒 分 点 期 批 间 支 队 国 省 市 县 章 节 款 类 组 段 根 片""".split(),
+    倍 亩 户 升 毫升 瓦 千瓦 斤 公顷 例 起 架 艘 枚 颗 首 册 套 栋 层 秒 分 点 期 批 间 支 队 国 省 市 县 章 节 款 类 组 段 根 片""".split(),
                    key=len, reverse=True)
 # Chinese units that name the same measure; "个" counts anything a specific measure word counts.
-_ZH_SAME = [{"人", "名", "位"}, {"日", "号"}, {"周", "星期"}, {"公里", "千米"}, {"公斤", "千克"}, {"元", "块"},
+_ZH_SAME = [{"人", "名", "位", "人次"}, {"日", "号"}, {"周", "星期"}, {"公里", "千米"}, {"公斤", "千克"}, {"元", "块"},
             {"年", "周年"}]
 _ZH_GENERAL = "个"
 _ZH_COUNTERS = {"人", "名", "位", "家", "所", "项", "件", "种", "条", "座", "场", "只", "头", "台", "辆", "部", "本", "篇",
@@ -228,17 +228,25 @@ def quantities_supported(sentence: str, evidence: str) -> bool:
     """Each quantity of the sentence is in the evidence with the same value and a compatible unit; each one but a
     year needs an occurrence of its own, so one figure cannot fill two slots ("考研1193万人，高考1193万人")."""
     available = quantities(evidence)
-    used: set[int] = set()
+    owner: dict[int, int] = {}  # evidence occurrence → the sentence quantity it stands for
+
+    def claim(i: int, options: list[list[int]], seen: set[int]) -> bool:  # one augmenting path (bipartite matching)
+        for j in options[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or claim(owner[j], options, seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    options = []
     for q in quantities(sentence):
-        matches = [i for i, e in enumerate(available) if _same_value(q.value, e.value) and units_agree(q.unit, e.unit)]
+        matches = [j for j, e in enumerate(available) if _same_value(q.value, e.value) and units_agree(q.unit, e.unit)]
         if not matches:
             return False
         if not q.year:
-            free = [i for i in matches if i not in used]
-            if not free:
-                return False
-            used.add(free[0])
-    return True
+            options.append(matches)
+    return all(claim(i, options, set()) for i in range(len(options)))
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
