@@ -126,10 +126,11 @@ _APPROX = re.compile(r"\s*(?:余|多|来)")  # "3000余人", "3000多人": still
 _RANGE = re.compile(r"\s*(?:to|and|or|-|–|—|~|～|至|到)\s*(?=\d)", re.I)
 _EN_WORD = re.compile(r"(?:\s+|-)?([A-Za-z][A-Za-z']*)")
 # Chinese units and measure words, longest first; one matched right after the number is its unit.
-_ZH_UNITS = sorted("""平方公里 平方千米 平方英里 平方米 立方米 公里 千米 英里 英尺 英寸 海里 公斤 千克 厘米 毫米 美元 欧元 港元 日元 英镑 韩元 小时 分钟 个月
-    周年 星期 人次 人 名 位 个 元 块 年 月 日 号 天 周 岁 次 家 所 项 件 种 条 座 场 届 轮 只 头 台 辆 部 本 篇 份 张 米 克 吨 度
-    倍 亩 户 升 毫升 瓦 千瓦 斤 公顷 例 起 架 艘 枚 颗 首 册 套 栋 层 秒 分 点 期 批 间 支 队 国 省 市 县 章 节 款 类 组 段 根 片""".split(),
-                   key=len, reverse=True)
+_ZH_UNITS = sorted("""
+    平方公里 平方千米 平方英里 平方米 立方米 公里 千米 英里 英尺 英寸 海里 厘米 毫米 米 公顷 亩 公斤 千克 斤 克 吨 升 毫升 千瓦 瓦 度
+    美元 欧元 港元 日元 英镑 韩元 元 块 小时 分钟 秒 分 点 个月 周年 星期 年 月 日 号 天 周 岁 次 期 倍
+    人次 人 名 位 个 家 所 项 件 种 条 座 场 届 轮 只 头 台 辆 部 本 篇 份 张 户 例 起 架 艘 枚 颗 首 册 套 栋 层 批 间 支 队
+    国 省 市 县 章 节 款 类 组 段 根 片""".split(), key=len, reverse=True)
 # Chinese units that name the same measure; "个" counts anything a specific measure word counts.
 _ZH_SAME = [{"人", "名", "位", "人次"}, {"日", "号"}, {"周", "星期"}, {"公里", "千米"}, {"公斤", "千克"}, {"元", "块"},
             {"年", "周年"}]
