@@ -2,20 +2,22 @@
 
 Small models invent facts and mis-number citations, so the model's own `[n]`
 markers are discarded: each answer sentence must be supported by one evidence
-sentence (its numbers and Latin names all appear there, and enough of its
-content matches lexically or, across languages, by embedding similarity);
-the citation is assigned in code to that evidence sentence. Unsupported
-sentences are dropped.
+sentence (its Latin names appear there, each of its numbers is there with the
+same value and a compatible unit — "1,240 hours" does not support "1,240
+volunteers" — and enough of its content matches lexically or, across
+languages, by embedding similarity); the citation is assigned in code to that
+evidence sentence. Unsupported sentences are dropped.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from rag.evidence import Evidence
+from rag.evidence import Evidence, stem
 from rag.text import NUMBER, REFUSAL, detect_lang, sentence_spans, tokenize
 
 MARKER_OPENERS = "[【(（"
@@ -104,11 +106,148 @@ def looks_like_refusal(text: str) -> bool:
     return any(r in text for r in REFUSAL.values()) or bool(_REFUSAL_HINTS.search(text))
 
 
-def _hard_units(sentence: str, sources: str) -> set[str]:
-    """Things that must appear verbatim in the supporting sentence: numbers, and names in Latin
-    capitals that the sources write that way (others, like "UK" over Chinese sources, are translations)."""
+def _hard_names(sentence: str, sources: str) -> set[str]:
+    """Names that must appear verbatim in the supporting sentence: those in Latin capitals that the sources
+    write that way (others, like "UK" over Chinese sources, are translations)."""
     names = {m.lower() for m in _LATIN_NAME.findall(sentence)}
-    return set(NUMBER.findall(sentence)) | {n for n in names if n in sources}
+    return {n for n in names if n in sources}
+
+
+# Quantities. A number is a value (thousands separators dropped, "2.4 million" and "1193万" scaled) with the unit
+# written right after it: a Chinese unit or measure word ("万人" is 万 then 人), "%", or in English the content
+# words that follow ("1,240 volunteer hours": volunteer, hours). A range states its unit once, after its last number.
+_QUANTITY = re.compile(r"(?<!\d)(?<!\d\.)(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(\.\d+)?")
+_SCALE = re.compile(r"\s*(hundred|thousand|million|billion|trillion)\b|(万亿|亿|万)", re.I)
+_SCALES = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
+           "万": 1e4, "亿": 1e8, "万亿": 1e12}
+_PERCENT = re.compile(r"\s*(?:%|％|percent\b|per\s+cent\b|percentage\s+points?\b)", re.I)
+_ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b", re.I)
+_APPROX = re.compile(r"\s*(?:余|多|来)")  # "3000余人", "3000多人": still a count of people
+_RANGE = re.compile(r"\s*(?:to|and|or|-|–|—|~|～|至|到)\s*(?=\d)", re.I)
+_EN_WORD = re.compile(r"(?:\s+|-)?([A-Za-z][A-Za-z']*)")
+# Chinese units and measure words, longest first; one matched right after the number is its unit.
+_ZH_UNITS = sorted("""
+    平方公里 平方千米 平方英里 平方米 立方米 公里 千米 英里 英尺 英寸 海里 厘米 毫米 米 公顷 亩 公斤 千克 斤 克 吨 升 毫升 千瓦 瓦 度
+    美元 欧元 港元 日元 英镑 韩元 元 块 小时 分钟 秒 分 点 个月 周年 星期 年 月 日 号 天 周 岁 次 期 倍
+    人次 人 名 位 个 家 所 项 件 种 条 座 场 届 轮 只 头 台 辆 部 本 篇 份 张 户 例 起 架 艘 枚 颗 首 册 套 栋 层 批 间 支 队
+    国 省 市 县 章 节 款 类 组 段 根 片""".split(), key=len, reverse=True)
+# Chinese units that name the same measure; "个" counts anything a specific measure word counts.
+_ZH_SAME = [{"人", "名", "位", "人次"}, {"日", "号"}, {"周", "星期"}, {"公里", "千米"}, {"公斤", "千克"}, {"元", "块"},
+            {"年", "周年"}]
+_ZH_GENERAL = "个"
+_ZH_COUNTERS = {"人", "名", "位", "家", "所", "项", "件", "种", "条", "座", "场", "只", "头", "台", "辆", "部", "本", "篇",
+                "份", "张", "架", "艘", "枚", "颗", "首", "册", "套", "栋", "支", "队", "批", "间", "款", "类", "组", "国"}
+
+
+@lru_cache(maxsize=1)
+def _english_function_words() -> frozenset[str]:
+    """nltk's English stop words (shipped inside llama-index-core): a word among them ends a unit phrase."""
+    import importlib.resources
+
+    path = importlib.resources.files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english"
+    return frozenset(path.read_text(encoding="utf-8").split()) | frozenset("would could may might must also per".split())
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: tuple[str, ...] = ()  # ("%",), ("zh", "人"), ("en", "volunteer", "hours"); () when none is written
+    year: bool = False  # four plain digits that read as a year: its unit is not a count's
+
+
+def _unit_at(text: str, pos: int) -> tuple[tuple[str, ...], int]:
+    """The unit written at text[pos:] and where it ends; ((), pos) when none is."""
+    if m := _PERCENT.match(text, pos):
+        return ("%",), m.end()
+    pos = m.end() if (m := _APPROX.match(text, pos)) else pos
+    if unit := next((u for u in _ZH_UNITS if text.startswith(u, pos)), None):
+        return ("zh", unit), pos + len(unit)
+    if _ORDINAL_SUFFIX.match(text, pos):
+        return (), pos
+    words: list[str] = []
+    stop = _english_function_words()
+    while len(words) < 3 and (m := _EN_WORD.match(text, pos)):
+        word = m.group(1)
+        if word[0].isupper() or word.lower() in stop:  # a name or a month starts something else
+            break
+        words.append(word.lower())
+        pos = m.end()
+    return (("en", *words) if words else ()), pos
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Every number in the text as a value with its unit."""
+    out: list[Quantity] = []
+    for m in _QUANTITY.finditer(text):
+        digits = m.group(1).replace(",", "")
+        value, pos = float(digits + (m.group(2) or "")), m.end()
+        year = len(m.group(1)) == 4 and not m.group(2) and 1000 <= value <= 2100
+        if scale := _SCALE.match(text, pos):
+            value *= _SCALES[(scale.group(1) or scale.group(2)).lower()]
+            pos, year = scale.end(), False
+        unit, _ = _unit_at(text, pos)
+        if not unit and (joined := _RANGE.match(text, pos)):  # "3 to 5 days", "3至5天": the unit of the range's end
+            end = _QUANTITY.match(text, joined.end())
+            after = _SCALE.match(text, end.end()) if end else None
+            unit = _unit_at(text, after.end() if after else end.end())[0] if end else ()
+        if year and unit[:1] == ("en",):  # "in 2019 volunteers …": a year does not count the noun after it
+            unit = ()
+        out.append(Quantity(value, unit, year))
+    return out
+
+
+def _forms(word: str) -> set[str]:
+    forms = {word, stem(word)}
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 1:
+            forms.add(word[: -len(suffix)] + repl)
+    return forms
+
+
+def units_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Can a value with unit `a` be the same quantity as one with unit `b`? A missing unit, or units in two
+    languages, cannot tell them apart; Chinese measure words agree when equal, synonyms, or 个 with a counter;
+    English unit phrases when they share a word (up to plural and stem)."""
+    if not a or not b:
+        return True
+    if a == ("%",) or b == ("%",):
+        return a == b
+    if a[0] != b[0]:
+        return True  # "1,240 hours" over "1240小时": only the value can be compared
+    if a[0] == "zh":
+        x, y = a[1], b[1]
+        return (x == y or any(x in s and y in s for s in _ZH_SAME)
+                or (_ZH_GENERAL in (x, y) and {x, y} - {_ZH_GENERAL} <= _ZH_COUNTERS))
+    return bool(set().union(*map(_forms, a[1:])) & set().union(*map(_forms, b[1:])))
+
+
+def _same_value(x: float, y: float) -> bool:
+    return abs(x - y) <= 1e-9 * max(abs(x), abs(y), 1.0)
+
+
+def quantities_supported(sentence: str, evidence: str) -> bool:
+    """Each quantity of the sentence is in the evidence with the same value and a compatible unit; each one but a
+    year needs an occurrence of its own, so one figure cannot fill two slots ("考研1193万人，高考1193万人")."""
+    available = quantities(evidence)
+    owner: dict[int, int] = {}  # evidence occurrence → the sentence quantity it stands for
+
+    def claim(i: int, options: list[list[int]], seen: set[int]) -> bool:  # one augmenting path (bipartite matching)
+        for j in options[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or claim(owner[j], options, seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    options = []
+    for q in quantities(sentence):
+        matches = [j for j, e in enumerate(available) if _same_value(q.value, e.value) and units_agree(q.unit, e.unit)]
+        if not matches:
+            return False
+        if not q.year:
+            options.append(matches)
+    return all(claim(i, options, set()) for i in range(len(options)))
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
@@ -150,15 +289,15 @@ class Verifier:
         """The evidence sentence that best supports `sentence`; one the model cited (`preferred`) wins
         whenever it supports it at all, since across languages similarities of on-topic sentences nearly tie."""
         sources = " ".join(e.text for e in evidence).lower()
-        hard = _hard_units(sentence, sources)
+        names = _hard_names(sentence, sources)
         claims = new_content(sentence, question)
-        if not claims and not (hard - set(NUMBER.findall(question))):
+        if not claims and not ((names | set(NUMBER.findall(sentence))) - set(NUMBER.findall(question))):
             return None  # it only repeats the question
         best: SupportedSentence | None = None
         s_vec = None
         for ev in evidence:
             text = ev.text.lower()
-            if any(u not in text for u in hard):
+            if any(n not in text for n in names) or not quantities_supported(sentence, ev.text):
                 continue
             score = lexical_support(claims, ev.text)
             # embeddings only vouch across languages (an English answer over Chinese sources);

@@ -7,7 +7,8 @@ import pytest
 
 from rag.evidence import Evidence
 from rag.text import REFUSAL
-from rag.verify import Verifier, cited_sentences, clean_sentence, looks_like_refusal, split_sentences, strip_markers
+from rag.verify import (Verifier, cited_sentences, clean_sentence, looks_like_refusal, quantities, split_sentences,
+                        strip_markers)
 
 
 def ev(text: str, start: int = 0, vector=None, doc_id: str = "d") -> Evidence:
@@ -108,3 +109,66 @@ def test_across_languages_the_embedding_vouches_only_above_its_threshold():
     assert Verifier(embedder).support(sentence, [near], "When did the UK join?").evidence is near
     assert Verifier(embedder).support(sentence, [far], "When did the UK join?") is None
     assert embedder.calls == 2
+
+
+# --- a number is supported only as the same value with a compatible unit -------------------------------------------
+
+GARDEN = ev("Volunteers logged 1,240 hours in the community garden last year.", doc_id="g")
+EXAMS = ev("2024年考研报名人数为438万人，高考报名人数为1342万人。", doc_id="x")
+REVENUE = ev("公司2023年收入为1193万元，员工共有85名。", doc_id="r")
+
+
+@pytest.mark.parametrize("answer, evidence", [
+    ("The garden has 1,240 volunteers.", GARDEN),  # the span counts hours
+    ("考研报名人数为1342万人，高考报名人数为1342万人。", EXAMS),  # one figure copied into both slots
+    ("考研报名人数为1342万，高考报名人数为1342万。", EXAMS),  # the same without a unit
+    ("公司2023年收入为119亿元。", REVENUE),  # 119 is only a part of 1193
+    ("公司2023年收入为1193万美元。", REVENUE),  # another currency
+    ("公司员工共有85天。", REVENUE),  # a count of people read as days
+])
+def test_a_number_with_another_unit_or_value_is_not_supported(answer, evidence):
+    assert Verifier(embedder=None).verify(answer, [evidence], "?") == []
+
+
+@pytest.mark.parametrize("answer, evidence", [
+    ("Volunteers logged 1,240 hours.", GARDEN),
+    ("They logged 1,240 hours.", ev("They logged 1,240 volunteer hours at the garden.")),  # adjective between
+    ("The garden logged 1,240 volunteer hours.", GARDEN),  # the answer's phrase shares the span's unit
+    ("The garden counted 1,240 in total.", GARDEN),  # a number without a unit: only its value is checked
+    ("Delivery takes 5 days.", ev("Delivery takes 3 to 5 days.")),  # a range states its unit once
+    ("Delivery takes 3 days at least.", ev("Delivery takes 3 to 5 days.")),
+    ("The city has about 2.4 million residents.", ev("The city has 2,400,000 residents.")),
+    ("The city has 2,400,000 residents.", ev("The city has 2.4 million residents.")),
+    ("Prices rose 12 percent.", ev("Prices rose 12% in March.")),
+    ("The garden opened in 2019 with volunteers.", ev("The garden opened in 2019, run by volunteers.")),
+    ("公司2023年收入为1193万元。", REVENUE),
+    ("公司2023年收入为1193万元，员工共有85人。", REVENUE),  # 名 and 人 both count people
+    ("考研报名人数为438万人，高考报名人数为1342万人。", EXAMS),
+    ("报名人数约为4380000人。", ev("考研报名人数为438万人。")),  # 万 scales the value
+])
+def test_the_same_value_with_a_compatible_unit_is_supported(answer, evidence):
+    kept = Verifier(embedder=None).verify(answer, [evidence], "?")
+    assert [s.evidence for s in kept] == [evidence]
+
+
+def test_units_are_compared_only_within_one_language():
+    unit = np.ones(4, dtype=np.float32) / 2.0
+    near = ev("考研报名人数为438万人。", vector=unit)
+    verifier = Verifier(FixedEmbedder(unit))
+    question = "How many people registered for the graduate exam?"
+    assert verifier.support("4.38 million people registered for the graduate exam.", [near], question).evidence is near
+    assert verifier.support("4.83 million people registered for the graduate exam.", [near], question) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1,240 volunteer hours", [(1240.0, ("en", "volunteer", "hours"))]),
+    ("2.4 million people", [(2.4e6, ("en", "people"))]),
+    ("1193万人", [(1.193e7, ("zh", "人"))]),
+    ("119亿元", [(1.19e10, ("zh", "元"))]),
+    ("3至5天", [(3.0, ("zh", "天")), (5.0, ("zh", "天"))]),
+    ("in 2019 volunteers", [(2019.0, ())]),  # a year does not count the word after it
+    ("May 5, 2019", [(5.0, ()), (2019.0, ())]),
+    ("12.5%", [(12.5, ("%",))]),
+])
+def test_quantities_read_value_and_unit(text, expected):
+    assert [(q.value, q.unit) for q in quantities(text)] == expected
