@@ -225,6 +225,22 @@ def _same_value(x: float, y: float) -> bool:
     return abs(x - y) <= 1e-9 * max(abs(x), abs(y), 1.0)
 
 
+_CLAUSE_BREAK = re.compile(r"[，；。！？]|[,;.!?](?=\s|$)")  # not the point of 9.81
+
+
+def _restated_once(sentence: str) -> list[Quantity]:
+    """The sentence's quantities, a value restated within one clause counted once ("9.81 m/s² (9.81 meters per
+    second squared)"): only values in different clauses fill different slots."""
+    found: list[Quantity] = []
+    for clause in _CLAUSE_BREAK.split(sentence):
+        seen: list[float] = []
+        for q in quantities(clause):
+            if q.year or not any(_same_value(q.value, v) for v in seen):
+                found.append(q)
+                seen.append(q.value)
+    return found
+
+
 def quantities_supported(sentence: str, evidence: str) -> bool:
     """Each quantity of the sentence is in the evidence with the same value and a compatible unit; each one but a
     year needs an occurrence of its own, so one figure cannot fill two slots ("考研1193万人，高考1193万人")."""
@@ -241,7 +257,7 @@ def quantities_supported(sentence: str, evidence: str) -> bool:
         return False
 
     options = []
-    for q in quantities(sentence):
+    for q in _restated_once(sentence):
         matches = [j for j, e in enumerate(available) if _same_value(q.value, e.value) and units_agree(q.unit, e.unit)]
         if not matches:
             return False

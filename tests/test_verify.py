@@ -145,6 +145,8 @@ def test_a_number_with_another_unit_or_value_is_not_supported(answer, evidence):
     ("公司2023年收入为1193万元，员工共有85人。", REVENUE),  # 名 and 人 both count people
     ("考研报名人数为438万人，高考报名人数为1342万人。", EXAMS),
     ("报名人数约为4380000人。", ev("考研报名人数为438万人。")),  # 万 scales the value
+    ("Objects fall at 9.81 meters per second squared (9.81 m/s²).",  # a value restated in one clause
+     ev("Near the surface, objects fall at 9.81 meters per second squared.")),
 ])
 def test_the_same_value_with_a_compatible_unit_is_supported(answer, evidence):
     kept = Verifier(embedder=None).verify(answer, [evidence], "?")
