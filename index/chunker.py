@@ -13,9 +13,6 @@ from rag.text import sentence_spans
 
 _HEADING_MAX_CHARS = 25
 _SOFT_BREAK = re.compile(r"[,，、:：]")
-# A section number before a title ("一、", "（二）", "第三章", "2.1", "3、"): its 、 or . is not a soft break.
-_SECTION_NUMBER = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条部篇]|[（(][一二三四五六七八九十百\d]+[)）]"
-                             r"|[一二三四五六七八九十百]+、|\d+(?:\.\d+)*[.、)）]?)\s*")
 
 
 @dataclass(frozen=True)
@@ -39,21 +36,18 @@ def _lines(text: str) -> list[tuple[int, int]]:
 def find_headings(text: str) -> list[tuple[int, int]]:
     """Short standalone lines followed by a real paragraph are section titles.
 
-    A heading has no sentence-final full stop or inner comma (after its section
-    number, if any), is at most 25 characters, and the next non-empty line is a
-    longer paragraph.
+    A heading has no sentence-final full stop or inner comma, is at most 25
+    characters, and the next non-empty line is a longer paragraph.
     """
     lines = [(a, b) for a, b in _lines(text) if text[a:b].strip()]
     headings = []
     for i, (a, b) in enumerate(lines[:-1]):
         line = text[a:b].strip()
-        title = _SECTION_NUMBER.sub("", line, count=1)
         nxt = text[lines[i + 1][0] : lines[i + 1][1]].strip()
         if (
             len(line) <= _HEADING_MAX_CHARS
             and not line.endswith(("。", ".", ":", "：", ",", "，", "；"))
-            and title
-            and not _SOFT_BREAK.search(title)
+            and not _SOFT_BREAK.search(line)
             and len(nxt) > 2 * len(line)
         ):
             headings.append((a, b))

@@ -47,12 +47,3 @@ def test_long_sentence_is_cut_only_when_needed():
     chunks = chunk_text(text, 50, 300)
     _assert_exact_and_covering(text, chunks)
     assert max(len(c.text) for c in chunks) <= 300
-
-
-def test_numbered_section_titles_are_headings():
-    """"一、背景" and "（二）目标" are titles: the 、 of a section number is not an inner comma."""
-    body = "这是一个足够长的段落，用来说明本节的内容，它比标题长得多，而且以句号结束。"
-    text = "\n".join(["一、项目背景", body, "（二）建设目标", body, "第三章 实施安排", body, "2.1 Scope", body,
-                      "苹果、香蕉", body, "二、", body])
-    titles = [text[a:b] for a, b in find_headings(text)]
-    assert titles == ["一、项目背景", "（二）建设目标", "第三章 实施安排", "2.1 Scope"]
