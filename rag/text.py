@@ -42,15 +42,32 @@ EXTRA_ABBREVIATIONS = frozenset("e.g i.e no nos fig figs approx dept est gov mt 
 
 
 @lru_cache(maxsize=1)
-def _punkt():
+def _nltk():
+    """nltk, with the data that ships inside llama-index-core (Punkt, stop words) on its search path."""
     import importlib.resources
 
     import nltk
-    from nltk.tokenize.punkt import PunktTokenizer
 
     data = str(importlib.resources.files("llama_index.core") / "_static" / "nltk_cache")
     if data not in nltk.data.path:
         nltk.data.path.append(data)
+    return nltk
+
+
+@lru_cache(maxsize=1)
+def english_stop_words() -> frozenset[str]:
+    """nltk's English stop words."""
+    _nltk()
+    from nltk.corpus import stopwords
+
+    return frozenset(stopwords.words("english"))
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    _nltk()
+    from nltk.tokenize.punkt import PunktTokenizer
+
     tokenizer = PunktTokenizer("english")
     tokenizer._params.abbrev_types.update(EXTRA_ABBREVIATIONS)
     return tokenizer
