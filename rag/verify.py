@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.evidence import Evidence, stem
-from rag.text import NUMBER, REFUSAL, detect_lang, sentence_spans, tokenize
+from rag.text import NUMBER, REFUSAL, detect_lang, english_stop_words, sentence_spans, tokenize
 
 MARKER_OPENERS = "[【(（"
 # a citation marker as small models write it: [1], [1, 2], 【2】, (3), [编号2], [source 1]
@@ -141,11 +141,8 @@ _ZH_COUNTERS = {"人", "名", "位", "家", "所", "项", "件", "种", "条", "
 
 @lru_cache(maxsize=1)
 def _english_function_words() -> frozenset[str]:
-    """nltk's English stop words (shipped inside llama-index-core): a word among them ends a unit phrase."""
-    import importlib.resources
-
-    path = importlib.resources.files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english"
-    return frozenset(path.read_text(encoding="utf-8").split()) | frozenset("would could may might must also per".split())
+    """nltk's English stop words and a few modal verbs: a word among them ends a unit phrase."""
+    return english_stop_words() | frozenset("would could may might must also per".split())
 
 
 @dataclass(frozen=True)
@@ -228,7 +225,7 @@ def _same_value(x: float, y: float) -> bool:
 _CLAUSE_BREAK = re.compile(r"[，；。！？]|[,;.!?](?=\s|$)")  # not the point of 9.81
 
 
-def _restated_once(sentence: str) -> list[Quantity]:
+def claimed_quantities(sentence: str) -> list[Quantity]:
     """The sentence's quantities, a value restated within one clause counted once ("9.81 m/s² (9.81 meters per
     second squared)"): only values in different clauses fill different slots."""
     found: list[Quantity] = []
@@ -241,9 +238,10 @@ def _restated_once(sentence: str) -> list[Quantity]:
     return found
 
 
-def quantities_supported(sentence: str, evidence: str) -> bool:
-    """Each quantity of the sentence is in the evidence with the same value and a compatible unit; each one but a
-    year needs an occurrence of its own, so one figure cannot fill two slots ("考研1193万人，高考1193万人")."""
+def quantities_supported(claimed: list[Quantity], evidence: str) -> bool:
+    """Each quantity a sentence claims (`claimed_quantities`) is in the evidence with the same value and a compatible
+    unit; each one but a year needs an occurrence of its own, so one figure cannot fill two slots
+    ("考研1193万人，高考1193万人")."""
     available = quantities(evidence)
     owner: dict[int, int] = {}  # evidence occurrence → the sentence quantity it stands for
 
@@ -257,7 +255,7 @@ def quantities_supported(sentence: str, evidence: str) -> bool:
         return False
 
     options = []
-    for q in _restated_once(sentence):
+    for q in claimed:
         matches = [j for j, e in enumerate(available) if _same_value(q.value, e.value) and units_agree(q.unit, e.unit)]
         if not matches:
             return False
@@ -309,11 +307,12 @@ class Verifier:
         claims = new_content(sentence, question)
         if not claims and not ((names | set(NUMBER.findall(sentence))) - set(NUMBER.findall(question))):
             return None  # it only repeats the question
+        claimed = claimed_quantities(sentence)  # parsed once, checked against each evidence sentence
         best: SupportedSentence | None = None
         s_vec = None
         for ev in evidence:
             text = ev.text.lower()
-            if any(n not in text for n in names) or not quantities_supported(sentence, ev.text):
+            if any(n not in text for n in names) or not quantities_supported(claimed, ev.text):
                 continue
             score = lexical_support(claims, ev.text)
             # embeddings only vouch across languages (an English answer over Chinese sources);
