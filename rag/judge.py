@@ -3,7 +3,8 @@
 A small model asked to answer nearly always answers; asked only "does this passage state the answer?", the
 probability it gives "yes" separates answerable from unanswerable questions better than any lexical score
 (evals/README.md, "Calibration"). Once it has answered, "does the passage support this answer?" checks the
-concrete claim, which separates right from wrong answers better still. One token is generated; its top log-probabilities are read from the
+concrete claim; over Chinese sources that refuses more unanswerable questions without losing right answers (over
+English ones it did not separate them). One token is generated; its top log-probabilities are read from the
 OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
 The grounding policy (rag/grounding.py) decides what the probability means.
 """
