@@ -179,8 +179,9 @@ _LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二两三四五六七八九�
                             r"|\bwhich (?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten)\b|\bwhat are\b|\blist\b"
                             r"|\bwhich \w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b"
                             r"|^\W*(?:what|which)\b.*\binclude[sd]?\b", re.I)
-_INTRODUCES = re.compile(r"[:：]\s*$|以下|如下|下列|\bthe following\b|\bas follows\b"
-                         r"|[一二两三四五六七八九十\d]+(?:大|项|个|点|方面|步)[^，。,]{0,8}[:：]?\s*$", re.I)
+_ANNOUNCING = r"以下|如下|下列|\bthe following\b|\bas follows\b"  # words that say a list comes
+_INTRODUCES = re.compile(r"[:：]\s*$|" + _ANNOUNCING
+                         + r"|[一二两三四五六七八九十\d]+(?:大|项|个|点|方面|步)[^，。,]{0,8}[:：]?\s*$", re.I)
 _ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]?|[（(]?[一二三四五六七八九十\d]+[)）.、]"
                         r"|\d+\.(?!\d)|[-•*·]\s|首先|其次|再次|最后|first(?:ly)?\b|second(?:ly)?\b|third(?:ly)?\b|"
                         r"finally\b)", re.I)
@@ -207,7 +208,7 @@ def asks_for_list(question: str) -> bool:
 
 
 _ITEM_SEPARATOR = re.compile(r"[、,，;；]|\s(?:and|or)\s|和|与|及|或")
-_INLINE_AFTER = re.compile(r"[:：]|以下|如下|下列|\bthe following\b|\bas follows\b|\bsuch as\b|\bincluding\b|包括|包含", re.I)
+_INLINE_AFTER = re.compile(r"[:：]|" + _ANNOUNCING + r"|\bsuch as\b|\bincluding\b|包括|包含", re.I)
 
 
 def inline_list(text: str) -> bool:
