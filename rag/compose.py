@@ -92,7 +92,9 @@ def _own_question(clause: str) -> bool:
 
 
 def split_question(question: str) -> list[str]:
-    """Sub-questions of a multi-part question; a one-part question comes back alone."""
+    """Sub-questions of a multi-part question; a one-part question comes back alone. A list question with a
+    follow-up about its items ("…, and when did each start?", "…哪些新产品，分别在什么时候发布") comes back as the list
+    question alone: the items' own sentences answer the follow-up, and its words are not the list's."""
     lang = detect_lang(question)
     text = question.strip()
     # several questions in one message; "谢谢", "请给出出处。" or "具体是怎样的？" stay with the question before them
@@ -107,11 +109,13 @@ def split_question(question: str) -> list[str]:
     if lang == "en":
         clauses = [c for c in _CLAUSES_EN.split(text) if re.search(r"\w", c)]
         if len(clauses) > 1 and any(_BACK_EN.search(c) for c in clauses[1:]):
-            return [text]  # "Which programs …, and when did each start?": one question about one list
+            return [_clean(clauses[0], lang)]  # "Which programs …, and when did each start?": one list
         if len(clauses) > 1 and all(len(c.split()) > 2 for c in clauses):  # not "…, and when?"
             return [_clean(c[:1].upper() + c[1:], lang) for c in clauses]
     if lang == "zh" and (parts := _comma_questions(text)):  # "董事长是谁，研发中心由谁负责？"
         return parts
+    if lang == "zh" and (head := _list_head(text)):
+        return [head]
     if m := _TWO_WH_ZH.search(text):  # "是何时、在哪里举行的"
         return [_clean(text[:m.start()] + m.group(1) + text[m.end():], lang),
                 _clean(text[:m.start()] + m.group(3) + text[m.end():], lang)]
@@ -149,6 +153,16 @@ def _comma_questions(text: str) -> list[str] | None:
     if len(asking) < 2 or len(asking) != len(clauses) or any(_BACK_ZH.match(c) for c in clauses[1:]):
         return None
     return [_clean(c, "zh") for c in clauses]
+
+
+def _list_head(text: str) -> str | None:
+    """"哪些新产品，分别在什么时候发布" → the clause that asks for the list, when the next one only follows it up."""
+    clauses = [c for c in re.split(r"(?<=[，,；;])", text.rstrip("？?")) if re.search(r"\w", c)]
+    for i in range(1, len(clauses)):
+        head = "".join(clauses[:i])
+        if _BACK_ZH.match(clauses[i]) and asks_for_list(head) and re.search(_WH_ZH, clauses[i]):
+            return _clean(head, "zh")
+    return None
 
 
 def own_terms(parts: list[str]) -> list[list[str]]:
@@ -398,7 +412,7 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
         a, b = spans[0]
         if _chunk_section(chunk_at, intro.doc_id, a) != intro.section:
             break  # a new section
-        if _ITEM_MARK.match(document[a:b]) or (announced and n and not counted and len(document[a:end].strip()) > 25) \
+        if _ITEM_MARK.match(document[a:b]) or (announced and n and len(document[a:end].strip()) > 25) \
                 or (by_line and b == end):
             items.append(_span(intro.doc_id, document, a, b, chunk_at))
         else:

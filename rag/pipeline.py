@@ -99,6 +99,9 @@ class Pipeline:
             if draft is not None and verdict.answer:
                 yield "delta", draft.text
         else:
+            if parts[0] != query:  # a list question with a follow-up about its items: grounded on the list question
+                question = parts[0]
+                evidence = self.scorer.score(question, nodes, corpus.bm25)
             evidence.listed = self._list_evidence(question, evidence, corpus)
             verdict = self.policy.decide(question, evidence, judge=getattr(engine, "judge", None))
             draft = self._list_answer(evidence) if verdict.answer else None
@@ -154,15 +157,18 @@ class Pipeline:
         ranked = [e for e in evidence.ranked if not is_title(e)] or evidence.ranked  # a title introduces nothing
         close = {id(e) for e in ranked[:3] if e.score >= CLOSE * ranked[0].score}
         candidates = list(enumerate(ranked[:LIST_RUNNERS_UP + 1]))
-        for rank, intro in sorted(candidates, key=lambda c: c[1].lang != evidence.lang):
+        # same-language sentences first, then those that count the asked kind ("共推出三款新产品" for "哪些新产品")
+        counts = {id(e): names_asked(e.text, question) and announces_count(e.text) for _, e in candidates}
+        for rank, intro in sorted(candidates, key=lambda c: (c[1].lang != evidence.lang, not counts[id(c[1])])):
             # a runner-up must announce what is asked: close to the best, or naming the asked kind in a list
-            named = rank and names_asked(intro.text, question) and (opens_list(intro.text) or announces_count(intro.text))
+            named = rank and names_asked(intro.text, question) and (opens_list(intro.text) or counts[id(intro)])
             if rank and not named and not (id(intro) in close and announces_asked(intro.text, question)):
                 continue
             if named and inline_list(intro.text):  # "随机配件包括以下几种：量杯一个、饭勺一把…": the list itself
                 return [intro]
             view = DocumentView(corpus.chunks, intro.doc_id)
-            items = list_items(intro, view.text, view.chunk_at, question) or breakdown(intro, view.text, view.chunk_at)
+            items = (list_items(intro, view.text, view.chunk_at, question, counted=counts[id(intro)])
+                     or breakdown(intro, view.text, view.chunk_at))
             if items:
                 return [intro] + [as_evidence(i, intro.score) for i in items]
         for e in ranked[:LIST_RUNNERS_UP + 2]:  # an item found first: its paragraph's opening sentence counts the kind
