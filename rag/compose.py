@@ -462,9 +462,13 @@ def breakdown(intro: Evidence, document: str, chunk_at) -> list[Span]:
     return []
 
 
-def announces_count(text: str) -> bool:
-    """The sentence counts things ("共推出三款新产品", "produced three results"): the items may follow it."""
-    return (_count(text) or 0) >= 2
+def counts_asked(text: str, question: str) -> bool:
+    """The sentence counts the kind of thing asked for ("共推出三款新产品" for "哪些新产品", "launched two new
+    programs" for "which new programs"): the counted words name it, so the items may follow."""
+    for m in _COUNT.finditer(text):
+        if (_count(m.group()) or 0) >= 2 and names_asked(text[m.start():m.end() + 16], question):
+            return True
+    return False
 
 
 def announces_only(text: str) -> bool:

@@ -14,9 +14,9 @@ from typing import Iterator
 from rag.backends.base import AnswerBackend, Draft
 from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
-from rag.compose import (DocumentView, announces_asked, announces_count, announces_only, as_evidence, asks_for_list, asks_how, breakdown,
-                         inline_list, is_title, list_items, missing_note, paragraph_opening, names_asked, naming_part, opens_list, own_terms,
-                         quote_parts, split_question)
+from rag.compose import (DocumentView, announces_asked, announces_only, as_evidence, asks_for_list, asks_how, breakdown,
+                         counts_asked, inline_list, is_title, list_items, missing_note, names_asked, naming_part,
+                         opens_list, own_terms, paragraph_opening, quote_parts, split_question)
 from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
@@ -158,7 +158,7 @@ class Pipeline:
         close = {id(e) for e in ranked[:3] if e.score >= CLOSE * ranked[0].score}
         candidates = list(enumerate(ranked[:LIST_RUNNERS_UP + 1]))
         # same-language sentences first, then those that count the asked kind ("共推出三款新产品" for "哪些新产品")
-        counts = {id(e): names_asked(e.text, question) and announces_count(e.text) for _, e in candidates}
+        counts = {id(e): counts_asked(e.text, question) for _, e in candidates}
         for rank, intro in sorted(candidates, key=lambda c: (c[1].lang != evidence.lang, not counts[id(c[1])])):
             # a runner-up must announce what is asked: close to the best, or naming the asked kind in a list
             named = rank and names_asked(intro.text, question) and (opens_list(intro.text) or counts[id(intro)])
@@ -174,7 +174,7 @@ class Pipeline:
         for e in ranked[:LIST_RUNNERS_UP + 2]:  # an item found first: its paragraph's opening sentence counts the kind
             view = DocumentView(corpus.chunks, e.doc_id)
             intro = paragraph_opening(e, view.text, view.chunk_at)
-            if intro and names_asked(intro.text, question) and announces_count(intro.text):
+            if intro and counts_asked(intro.text, question):
                 items = list_items(as_evidence(intro, e.score), view.text, view.chunk_at, question, counted=True)
                 if items:
                     return [as_evidence(intro, e.score)] + [as_evidence(i, e.score) for i in items]
