@@ -442,23 +442,33 @@ def _amounts(text: str) -> list[float]:
     return out
 
 
-def breakdown(intro: Evidence, document: str, chunk_at) -> list[Span]:
-    """The sentences after a total in its paragraph whose sums add up to it ("总投资1.8亿元。其中1亿元…。另有5000万元
-    …。其余3000万元…。"): a total spread over sentences, each one a share of it. Empty when they do not add up."""
-    total = _amounts(intro.text)
-    if len(total) != 1:
-        return []
+def breakdown(intro: Evidence, document: str, chunk_at, question: str = "") -> list[Span]:
+    """Sentences of a paragraph whose sums add up to a total ("总投资1.8亿元。其中1亿元…。另有5000万元…。其余3000万元
+    …。"): a total spread over sentences, each one a share of it. The total is the one sum the question names ("How
+    is the $2.4 million funded?"), shared out over any run of sentences of the intro's paragraph; or else the one sum
+    `intro` states, shared out over the sentences after it. Empty when nothing adds up."""
+    line_start = document.rfind("\n", 0, intro.start) + 1
     line_end = document.find("\n", intro.end)
     line_end = len(document) if line_end < 0 else line_end
-    found, running = [], 0.0
-    for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, intro.end, line_end)):
-        shares = _amounts(document[a:b]) if b > a else []
-        if not shares:
-            break
-        found.append(_span(intro.doc_id, document, a, b, chunk_at))
-        running += shares[0]
-        if abs(running - total[0]) <= 0.005 * total[0]:
-            return found if len(found) >= 2 else []
+    total, asked = _amounts(intro.text), _amounts(question)
+    if len(asked) == 1 and total != asked:
+        total, starts = asked, [a for a, _ in sentence_spans(document, line_start, line_end)]
+    elif len(total) == 1:
+        starts = [intro.end]
+    else:
+        return []
+    for start in starts:
+        found, running = [], 0.0
+        for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, start, line_end)):
+            shares = _amounts(document[a:b]) if b > a else []
+            if not shares:
+                break
+            found.append(_span(intro.doc_id, document, a, b, chunk_at))
+            running += shares[0]
+            if abs(running - total[0]) <= 0.005 * total[0]:
+                if len(found) >= 2:
+                    return found
+                break
     return []
 
 

@@ -146,8 +146,9 @@ class Pipeline:
         if not asks_for_list(question):
             best = evidence.ranked[0]
             view = DocumentView(corpus.chunks, best.doc_id)
-            if asks_how(question) and (items := breakdown(best, view.text, view.chunk_at)):
-                return [best] + [as_evidence(i, best.score) for i in items]
+            if asks_how(question) and (items := breakdown(best, view.text, view.chunk_at, question)):
+                first = [best] if best.end <= items[0].start else []  # the total, when it is stated before its shares
+                return first + [as_evidence(i, best.score) for i in items]
             for intro in sorted(evidence.selected(), key=lambda e: e.lang != evidence.lang):
                 if announces_only(intro.text):
                     view = DocumentView(corpus.chunks, intro.doc_id)
@@ -168,7 +169,7 @@ class Pipeline:
                 return [intro]
             view = DocumentView(corpus.chunks, intro.doc_id)
             items = (list_items(intro, view.text, view.chunk_at, question, counted=counts[id(intro)])
-                     or breakdown(intro, view.text, view.chunk_at))
+                     or breakdown(intro, view.text, view.chunk_at, question))
             if items:
                 return [intro] + [as_evidence(i, intro.score) for i in items]
         for e in ranked[:LIST_RUNNERS_UP + 2]:  # an item found first: its paragraph's opening sentence counts the kind

@@ -251,6 +251,11 @@ def test_a_total_is_followed_by_the_sentences_whose_sums_add_up_to_it():
     assert [i.text.split()[-1] for i in items] == ["$600,000.", "$400,000.", "donors."]
     items = breakdown(funding_sentence("基地总投资1.8亿元。"), FUNDING, funding_section)
     assert [i.text[:4] for i in items] == ["其中1亿", "另有50", "其余30"]
+    # the total named by the question, shared out over sentences of the paragraph of one of them
+    share = funding_sentence("A state grant adds $400,000.")
+    items = breakdown(share, FUNDING, funding_section, "How is the $1.2 million funded?")
+    assert [i.text.split()[-1] for i in items] == ["$600,000.", "$400,000.", "donors."]
+    assert breakdown(share, FUNDING, funding_section, "How is the $2 million funded?") == []
     # shares that do not add up to the total are not its breakdown
     assert breakdown(funding_sentence("基地总投资2亿元。"), FUNDING, funding_section) == []
 
