@@ -130,8 +130,10 @@ def split_question(question: str) -> list[str]:
         a, b = m.group(1).split(), m.group(2).split()
         if a[0].lower() in _SMALL_EN and b[0].lower() in _SMALL_EN:  # "in January and in February"
             items = (" ".join(a), " ".join(b))
-        elif len(b) == 2 and a[-1].islower() and not _MODIFIER_EN.search(a[-1]) and not a[-1].isdigit():
-            # a noun before "and" is an item of its own: "treasurer and volunteer coordinator"
+        elif (len(b) == 2 and a[-1].islower() and a[-1].isalpha() and not _MODIFIER_EN.search(a[-1])
+              and not a[-1].endswith("s") and re.match(r"\s*(?:[?？.!,]|$|(?:of|at|in|for)\b)", text[m.end(2):])):
+            # a singular noun before "and", the other item ending the phrase, is an item of its own: "treasurer and
+            # volunteer coordinator?" (plurals keep the shared reading: "forces and accelerations explained")
             start = m.start(1) + len(m.group(1)) - len(a[-1])
             return [_clean(_EACH_EN.sub("", text[:start] + item + text[m.end(2):]).replace("both ", ""), lang)
                     for item in (a[-1], m.group(2))]
@@ -233,7 +235,7 @@ _STOP_EN = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had
 
 _LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个大项位条种类方面点步]|有什么|包括什么|包含什么"
                             r"|\bwhich (?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten)\b|\bwhat are\b|\blist\b"
-                            r"|\bwhich (?:\w+ )?\w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b"
+                            r"|\bwhich (?:\w+ )?(?!(?:was|is|has|does|this|his|its)\b)\w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b"
                             r"|^\W*(?:what|which)\b.*\binclude[sd]?\b", re.I)
 _ANNOUNCING = r"以下|如下|下列|\bthe following\b|\bas follows\b"  # words that say a list comes
 _INTRODUCES = re.compile(r"[:：]\s*$|" + _ANNOUNCING

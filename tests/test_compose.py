@@ -33,6 +33,8 @@ from rag.evidence import Evidence, EvidenceSet
     ("公司的董事长是谁，研发中心由谁负责？", ["公司的董事长是谁？", "研发中心由谁负责？"]),
     ("Who are the club's treasurer and volunteer coordinator?",
      ["Who are the club's treasurer?", "Who are the club's volunteer coordinator?"]),
+    ("How are the particle forces and accelerations explained?",  # plurals share what follows them
+     ["How are the particle forces explained?", "How are the particle accelerations explained?"]),
     # a follow-up about the items of a list stays out: the items' sentences answer it
     ("公司今年推出了哪些新产品，分别在什么时候发布？", ["公司今年推出了哪些新产品？"]),
     ("Which programs did the club launch, and when did each start?", ["Which programs did the club launch?"]),
@@ -51,6 +53,7 @@ def test_asks_for_list():
     assert asks_for_list("公司的三大核心技术是什么？") and asks_for_list("今年推出的三款新产品是什么？")
     assert asks_for_list("What three results did the pilot produce?") and asks_for_list("What are the two programs?")
     assert not asks_for_list("日本是英国的第三大外资来源国吗？") and not asks_for_list("What happened two years later?")
+    assert asks_for_list("Which new programs did the club launch?") and not asks_for_list("In which city was it held?")
 
 
 DOC = ("会议纪要\n"
