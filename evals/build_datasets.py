@@ -194,10 +194,13 @@ def build_articles(articles: list[dict], lang: str, n_articles: int, min_chars: 
 
 
 def stratified_split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
-    """About half of every (answerable, kind, lang, has a missing part) stratum to calibration, the rest to test."""
+    """About half of every (answerable, kind, lang, has a missing part) stratum to calibration, the rest to test.
+    Rows with `"split": "calibration"` (written later to calibrate on) go there and leave the others' split as it
+    was, so no row tuned on before is reported on, nor the reverse."""
     rng = random.Random(seed)
     strata = defaultdict(list)
-    for row in rows:
+    pinned = [r for r in rows if r.get("split") == "calibration"]
+    for row in (r for r in rows if r.get("split") != "calibration"):
         missing = any(p.get("missing") for p in row.get("parts", []))
         strata[(bool(row.get("unanswerable")), row.get("kind", "single"), row.get("lang", "zh"), missing)].append(row)
     calibration, test = [], []
@@ -208,6 +211,7 @@ def stratified_split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict
         for i, row in enumerate(group):
             (calibration if (i + flip) % 2 == 0 else test).append(row)
         flip += len(group) % 2  # odd strata alternate which split gets the extra row
+    calibration += pinned
     order = {id(r): i for i, r in enumerate(rows)}
     return sorted(calibration, key=lambda r: order[id(r)]), sorted(test, key=lambda r: order[id(r)])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.evidence import Evidence, EvidenceSet, asked_for, key_terms, stem, term_in
+from rag.evidence import Evidence, EvidenceSet, asked_for, asked_types, key_terms, stem, term_in
 from rag.text import detect_lang, sentence_spans, tokenize, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
@@ -27,6 +27,12 @@ _CLAUSES_EN = re.compile(rf",?\s+(?:and|but)\s+(?={_WH_EN})", re.I)
 _YEAR_PAIR = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:和|与|及|、|至|到|and|or)\s*((?:19|20)\d\d)\s*(年?)", re.I)
 _EACH_EN = re.compile(r"\s*,?\s*\b(?:respectively|each)\b", re.I)
 _SMALL_EN = {"in", "on", "at", "for", "the", "a", "an", "of", "to", "by", "from"}
+# a clause that asks about the things the clause before it named ("…哪些新产品，分别在什么时候发布", "…, and when did
+# each start?") is a follow-up of that question, not a part of its own
+_BACK_ZH = re.compile(r"^\s*(?:分别|各自|各|它们|这些|其)")
+_BACK_EN = re.compile(r"\b(?:each|they|them|these|those|respectively)\b", re.I)
+# an English word that modifies a noun rather than being one ("primary and secondary caregivers"): a shared head
+_MODIFIER_EN = re.compile(r"(?:ary|ory|al|ic|ive|ous|ful|less|ern|ior|ed|ing|ly|ble)$")
 
 
 def _clean(part: str, lang: str) -> str:
@@ -86,7 +92,9 @@ def _own_question(clause: str) -> bool:
 
 
 def split_question(question: str) -> list[str]:
-    """Sub-questions of a multi-part question; a one-part question comes back alone."""
+    """Sub-questions of a multi-part question; a one-part question comes back alone. A list question with a
+    follow-up about its items ("…, and when did each start?", "…哪些新产品，分别在什么时候发布") comes back as the list
+    question alone: the items' own sentences answer the follow-up, and its words are not the list's."""
     lang = detect_lang(question)
     text = question.strip()
     # several questions in one message; "谢谢", "请给出出处。" or "具体是怎样的？" stay with the question before them
@@ -100,8 +108,14 @@ def split_question(question: str) -> list[str]:
         return [p for c in questions for p in split_question(c)]
     if lang == "en":
         clauses = [c for c in _CLAUSES_EN.split(text) if re.search(r"\w", c)]
+        if len(clauses) > 1 and any(_BACK_EN.search(c) for c in clauses[1:]):
+            return [_clean(clauses[0], lang)]  # "Which programs …, and when did each start?": one list
         if len(clauses) > 1 and all(len(c.split()) > 2 for c in clauses):  # not "…, and when?"
             return [_clean(c[:1].upper() + c[1:], lang) for c in clauses]
+    if lang == "zh" and (parts := _comma_questions(text)):  # "董事长是谁，研发中心由谁负责？"
+        return parts
+    if lang == "zh" and (head := _list_head(text)):
+        return [head]
     if m := _TWO_WH_ZH.search(text):  # "是何时、在哪里举行的"
         return [_clean(text[:m.start()] + m.group(1) + text[m.end():], lang),
                 _clean(text[:m.start()] + m.group(3) + text[m.end():], lang)]
@@ -116,6 +130,13 @@ def split_question(question: str) -> list[str]:
         a, b = m.group(1).split(), m.group(2).split()
         if a[0].lower() in _SMALL_EN and b[0].lower() in _SMALL_EN:  # "in January and in February"
             items = (" ".join(a), " ".join(b))
+        elif (len(b) == 2 and a[-1].islower() and a[-1].isalpha() and not _MODIFIER_EN.search(a[-1])
+              and not a[-1].endswith("s") and re.match(r"\s*(?:[?？.!,]|$|(?:of|at|in|for)\b)", text[m.end(2):])):
+            # a singular noun before "and", the other item ending the phrase, is an item of its own: "treasurer and
+            # volunteer coordinator?" (plurals keep the shared reading: "forces and accelerations explained")
+            start = m.start(1) + len(m.group(1)) - len(a[-1])
+            return [_clean(_EACH_EN.sub("", text[:start] + item + text[m.end(2):]).replace("both ", ""), lang)
+                    for item in (a[-1], m.group(2))]
         else:
             items = (a[-1], b[0])  # "primary and secondary caregivers"
             start = m.start(1) + len(m.group(1)) - len(a[-1])
@@ -124,6 +145,26 @@ def split_question(question: str) -> list[str]:
                     for item in items]
         return [_clean(_EACH_EN.sub("", text[:m.start(1)] + item + text[m.end(2):]), lang) for item in items]
     return [text]
+
+
+def _comma_questions(text: str) -> list[str] | None:
+    """Clauses joined by a comma that each ask with a question word of their own ("董事长是谁，研发中心由谁负责？"),
+    unless a later one asks about what the one before it named ("哪些新产品，分别在什么时候发布")."""
+    clauses = [c for c in re.split(r"(?<=[，,；;])", text.rstrip("？?")) if re.search(r"\w", c)]
+    asking = [c for c in clauses if re.search(_WH_ZH, c)]
+    if len(asking) < 2 or len(asking) != len(clauses) or any(_BACK_ZH.match(c) for c in clauses[1:]):
+        return None
+    return [_clean(c, "zh") for c in clauses]
+
+
+def _list_head(text: str) -> str | None:
+    """"哪些新产品，分别在什么时候发布" → the clause that asks for the list, when the next one only follows it up."""
+    clauses = [c for c in re.split(r"(?<=[，,；;])", text.rstrip("？?")) if re.search(r"\w", c)]
+    for i in range(1, len(clauses)):
+        head = "".join(clauses[:i])
+        if _BACK_ZH.match(clauses[i]) and asks_for_list(head) and re.search(_WH_ZH, clauses[i]):
+            return _clean(head, "zh")
+    return None
 
 
 def own_terms(parts: list[str]) -> list[list[str]]:
@@ -138,16 +179,33 @@ PART_RUNNERS_UP = 2  # how far below a part's best sentence one that names the p
 PART_RATIO = 0.75
 
 
-def naming_part(evidence: EvidenceSet, own: list[str]) -> Evidence:
-    """The part's best sentence, unless it lacks every term of the part's own and a close runner-up names one:
-    parts that share a subject retrieve the same sentences, and the best of them may answer a sibling part
-    ("云帆科技…采用 VM" for "日志采用什么？" beside "监控采用什么？")."""
-    best = evidence.ranked[0]
-    if not own or any(term_in(t, best.text.lower()) for t in own):
-        return best
-    for e in evidence.ranked[1:PART_RUNNERS_UP + 1]:
-        if e.score >= PART_RATIO * best.score and any(term_in(t, e.text.lower()) for t in own):
-            return e
+_WHEN = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d{1,2}\s*[月日]|[一二三四五六七八九十]+月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
+                   r"oct|nov|dec)[a-z]*\b|\b(?:spring|summer|autumn|fall|winter)\b", re.I)
+
+
+def is_title(e: Evidence) -> bool:
+    """The document's first line without a sentence's end: a title names a topic and states nothing about it."""
+    return e.start == 0 and not re.search(r"[。！？.!?]\W*$", e.text)
+
+
+def naming_part(evidence: EvidenceSet, own: list[str], question: str = "", title: str = "") -> Evidence:
+    """The part's best sentence, unless a close runner-up fits the part better: parts that share a subject retrieve
+    the same sentences, and the best of them may answer a sibling part ("云帆科技…采用 VM" for "日志采用什么？" beside
+    "监控采用什么？"). A runner-up wins when the best lacks every term of the part's own (leaving out the terms of
+    the document's `title`: the topic of all its sentences) and it names one, or when a "when" part's best holds no
+    date and it does. The document's title line is passed over."""
+    ranked = [e for e in evidence.ranked if not is_title(e)] or evidence.ranked
+    best = ranked[0]
+    close = [e for e in ranked[1:PART_RUNNERS_UP + 1] if e.score >= PART_RATIO * best.score]
+    own = [t for t in own if not term_in(t, title.lower())] or own
+    if own and not any(term_in(t, best.text.lower()) for t in own):
+        for e in close:
+            if any(term_in(t, e.text.lower()) for t in own):
+                return e
+    if question and ("date" in asked_types(question) or "year" in asked_types(question)) and not _WHEN.search(best.text):
+        for e in close:
+            if _WHEN.search(e.text):
+                return e
     return best
 
 
@@ -177,7 +235,7 @@ _STOP_EN = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had
 
 _LIST_QUESTION = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十\d]+[个大项位条种类方面点步]|有什么|包括什么|包含什么"
                             r"|\bwhich (?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten)\b|\bwhat are\b|\blist\b"
-                            r"|\bwhich \w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b"
+                            r"|\bwhich (?:\w+ )?(?!(?:was|is|has|does|this|his|its)\b)\w+s\b|\bwhat \w+s (?:do|does|did|are|were)\b"
                             r"|^\W*(?:what|which)\b.*\binclude[sd]?\b", re.I)
 _ANNOUNCING = r"以下|如下|下列|\bthe following\b|\bas follows\b"  # words that say a list comes
 _INTRODUCES = re.compile(r"[:：]\s*$|" + _ANNOUNCING
@@ -185,8 +243,13 @@ _INTRODUCES = re.compile(r"[:：]\s*$|" + _ANNOUNCING
 _ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]?|[（(]?[一二三四五六七八九十\d]+[)）.、]"
                         r"|\d+\.(?!\d)|[-•*·]\s|首先|其次|再次|最后|first(?:ly)?\b|second(?:ly)?\b|third(?:ly)?\b|"
                         r"finally\b)", re.I)
-_COUNT = re.compile(r"([一二两三四五六七八九十\d]+)\s*(?:大|项|个|点|方面|步|位|种|条)|\b(two|three|four|five|six|seven|"
+_MEASURE = r"(?:大|项|个|点|方面|步|位|种|条|款|所|家|名|类|件|份|次|座)"
+_COUNT = re.compile(r"(?<![第\d.])([一二两三四五六七八九十\d]+)\s*" + _MEASURE + r"|\b(two|three|four|five|six|seven|"
                     r"eight|nine|ten)\b", re.I)
+# a question that names how many things it wants: "三大核心技术是什么", "What three results…", "the two new programs"
+_COUNTED_ZH = re.compile(r"(?<![第\d.])[两三四五六七八九十]" + _MEASURE + r"[^？?，,]{0,12}?(?:是什么|是哪|有什么|有哪|包括)")
+_COUNTED_EN = re.compile(r"\b(?:what|which|name|list)\b(?:\s+(?:are|were|is|was|the|its|their))*\s+"
+                         r"(?:two|three|four|five|six|seven|eight|nine|ten)\s+[a-z]+", re.I)
 _NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
 _EN_NUMERALS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
 
@@ -204,7 +267,8 @@ def _count(text: str) -> int | None:
 
 
 def asks_for_list(question: str) -> bool:
-    return bool(_LIST_QUESTION.search(question))
+    """Asked with 哪些 / which / what are, or by a count of the things wanted ("三款新产品是什么")."""
+    return bool(_LIST_QUESTION.search(question) or _COUNTED_ZH.search(question) or _COUNTED_EN.search(question))
 
 
 _ITEM_SEPARATOR = re.compile(r"[、,，;；]|\s(?:and|or)\s|和|与|及|或")
@@ -296,7 +360,8 @@ class Span:
     section: str
 
 
-def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: int = 8) -> list[Span]:
+def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: int = 8,
+               counted: bool = False) -> list[Span]:
     """The items of a list introduced at the sentence `intro` (or by a later sentence of its paragraph that
     announces one: "…。会议内容聚焦于四大领域:"), in the same section: one span per item, the announcing sentence
     first when it is not `intro`.
@@ -324,7 +389,7 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
         lead = [_span(intro.doc_id, document, *rest[-1], chunk_at)]  # the paragraph ends by announcing the list
         rest = []
     # announced by its form, or by the count the question asks for ("迁移分三个阶段进行。" for "分哪三个阶段")
-    announced = bool(lead) or bool(_INTRODUCES.search(intro.text)) or _same_count(question, intro.text)
+    announced = bool(lead) or bool(_INTRODUCES.search(intro.text)) or _same_count(question, intro.text) or counted
     if not announced and not (rest and _ITEM_MARK.match(document[rest[0][0]:rest[0][1]])):
         return []
     n = _count(lead[0].text if lead else intro.text) or _count(question)
@@ -335,21 +400,100 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
         # sentences right after the count, in its own paragraph, are the items
         return [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest[:cap]]
     pos = line_end + 1
+    # a line that ends with a colon is followed by its items line by line, up to a blank line
+    by_line = not lead and not rest and bool(re.search(r"[:：]\s*$", intro.text))
     while pos < len(document) and len(items) < cap:
         end = document.find("\n", pos)
         end = len(document) if end < 0 else end
         spans = [(a, b) for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, pos, end)) if b > a]
         pos = end + 1
         if not spans:
+            if by_line and items:
+                break
             continue
         a, b = spans[0]
         if _chunk_section(chunk_at, intro.doc_id, a) != intro.section:
             break  # a new section
-        if _ITEM_MARK.match(document[a:b]) or (announced and n and len(document[a:end].strip()) > 25):
+        if _ITEM_MARK.match(document[a:b]) or (announced and n and len(document[a:end].strip()) > 25) \
+                or (by_line and b == end):
             items.append(_span(intro.doc_id, document, a, b, chunk_at))
         else:
             break
     return lead + items[:cap] if len(items) >= 2 else []
+
+
+_MONEY = re.compile(r"([$€£¥])?\s?(\d[\d,]*(?:\.\d+)?)\s*(万亿|亿|万|千|million|billion|thousand|[mk]\b)?\s*(元|美元|欧元|英镑|"
+                    r"dollars|euros|pounds)?", re.I)
+_SCALE = {"万": 1e4, "亿": 1e8, "万亿": 1e12, "千": 1e3, "million": 1e6, "billion": 1e9, "thousand": 1e3, "m": 1e6,
+          "k": 1e3}
+_MANNER = re.compile(r"如何|怎样|怎么(?!样)|\bhow\b(?!\s+(?:many|much|long|far|old|often|big|large|tall|soon)\b)", re.I)
+
+
+def asks_how(question: str) -> bool:
+    """A question about the manner of something ("怎样筹集的", "How is … funded?"), not about a quantity."""
+    return bool(_MANNER.search(question))
+
+
+def _amounts(text: str) -> list[float]:
+    """Sums of money in a sentence: a number with a currency sign or word (scaled by 万/亿/million)."""
+    out = []
+    for m in _MONEY.finditer(text):
+        if not (m.group(1) or m.group(4)):
+            continue
+        out.append(float(m.group(2).replace(",", "")) * _SCALE.get((m.group(3) or "").lower(), 1.0))
+    return out
+
+
+def breakdown(intro: Evidence, document: str, chunk_at, question: str = "") -> list[Span]:
+    """Sentences of a paragraph whose sums add up to a total ("总投资1.8亿元。其中1亿元…。另有5000万元…。其余3000万元
+    …。"): a total spread over sentences, each one a share of it. The total is the one sum the question names ("How
+    is the $2.4 million funded?"), shared out over any run of sentences of the intro's paragraph; or else the one sum
+    `intro` states, shared out over the sentences after it. Empty when nothing adds up."""
+    line_start = document.rfind("\n", 0, intro.start) + 1
+    line_end = document.find("\n", intro.end)
+    line_end = len(document) if line_end < 0 else line_end
+    total, asked = _amounts(intro.text), _amounts(question)
+    if len(asked) == 1 and total != asked:
+        total, starts = asked, [a for a, _ in sentence_spans(document, line_start, line_end)]
+    elif len(total) == 1:
+        starts = [intro.end]
+    else:
+        return []
+    for start in starts:
+        found, running = [], 0.0
+        for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, start, line_end)):
+            shares = _amounts(document[a:b]) if b > a else []
+            if not shares:
+                break
+            found.append(_span(intro.doc_id, document, a, b, chunk_at))
+            running += shares[0]
+            if abs(running - total[0]) <= 0.005 * total[0]:
+                if len(found) >= 2:
+                    return found
+                break
+    return []
+
+
+def counts_asked(text: str, question: str) -> bool:
+    """The sentence counts the kind of thing asked for ("共推出三款新产品" for "哪些新产品", "launched two new
+    programs" for "which new programs"): the counted words name it, so the items may follow."""
+    for m in _COUNT.finditer(text):
+        if (_count(m.group()) or 0) >= 2 and names_asked(text[m.start():m.end() + 16], question):
+            return True
+    return False
+
+
+def announces_only(text: str) -> bool:
+    """The sentence only says that a list follows ("公司将重点推进以下工作：", "…the following priorities:")."""
+    return bool(re.search(r"[:：]\s*$", text)) and not inline_list(text)
+
+
+def paragraph_opening(e: Evidence, document: str, chunk_at) -> Span | None:
+    """The first sentence of the sentence's paragraph, when the sentence is not that one."""
+    line_start = document.rfind("\n", 0, e.start) + 1
+    spans = [(a, b) for a, b in (trim_span(document, a, b) for a, b in sentence_spans(document, line_start, e.start))
+             if b > a]
+    return _span(e.doc_id, document, *spans[0], chunk_at) if spans else None
 
 
 def _chunk_section(chunk_at, doc_id: str, offset: int) -> str:

@@ -14,8 +14,9 @@ from typing import Iterator
 from rag.backends.base import AnswerBackend, Draft
 from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
-from rag.compose import (DocumentView, announces_asked, as_evidence, asks_for_list, inline_list, list_items, missing_note,
-                         names_asked, naming_part, opens_list, own_terms, quote_parts, split_question)
+from rag.compose import (DocumentView, announces_asked, announces_only, as_evidence, asks_for_list, asks_how, breakdown,
+                         counts_asked, inline_list, is_title, list_items, missing_note, names_asked, naming_part,
+                         opens_list, own_terms, paragraph_opening, quote_parts, split_question)
 from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
@@ -28,6 +29,7 @@ from rag.text import refusal_for
 
 Event = tuple[str, "str | AskResponse"]
 log = logging.getLogger(__name__)
+CLOSE = 0.85  # a runner-up this close to the best is quoted with it (EvidenceSet.selected)
 LIST_RUNNERS_UP = 2  # how far below the best sentence a list question looks for the sentence that introduces its list
 
 
@@ -97,6 +99,9 @@ class Pipeline:
             if draft is not None and verdict.answer:
                 yield "delta", draft.text
         else:
+            if parts[0] != query:  # a list question with a follow-up about its items: grounded on the list question
+                question = parts[0]
+                evidence = self.scorer.score(question, nodes, corpus.bm25)
             evidence.listed = self._list_evidence(question, evidence, corpus)
             verdict = self.policy.decide(question, evidence, judge=getattr(engine, "judge", None))
             draft = self._list_answer(evidence) if verdict.answer else None
@@ -132,21 +137,48 @@ class Pipeline:
 
     def _list_evidence(self, question: str, evidence: EvidenceSet, corpus) -> list[Evidence] | None:
         """For a list question whose evidence introduces a list: the intro and every item after it. The intro is
-        the best sentence, or a close runner-up that announces the kind of thing asked for ("以下三个目标：")."""
-        if not asks_for_list(question) or not evidence.ranked:
+        the best sentence, or a close runner-up that announces the kind of thing asked for ("以下三个目标：").
+        Any question whose close evidence only announces a list ("…以下工作：") gets the list; a question of manner
+        ("怎样筹集的") whose best sentence states a total gets the sentences that share it out. Sentences in the
+        question's language are tried first."""
+        if not evidence.ranked:
             return None
-        close = {id(e) for e in evidence.selected()}
-        for rank, intro in enumerate(evidence.ranked[:LIST_RUNNERS_UP + 1]):
+        if not asks_for_list(question):
+            best = evidence.ranked[0]
+            view = DocumentView(corpus.chunks, best.doc_id)
+            if asks_how(question) and (items := breakdown(best, view.text, view.chunk_at, question)):
+                first = [best] if best.end <= items[0].start else []  # the total, when it is stated before its shares
+                return first + [as_evidence(i, best.score) for i in items]
+            for intro in sorted(evidence.selected(), key=lambda e: e.lang != evidence.lang):
+                if announces_only(intro.text):
+                    view = DocumentView(corpus.chunks, intro.doc_id)
+                    if items := list_items(intro, view.text, view.chunk_at, question):
+                        return [intro] + [as_evidence(i, intro.score) for i in items]
+            return None
+        ranked = [e for e in evidence.ranked if not is_title(e)] or evidence.ranked  # a title introduces nothing
+        close = {id(e) for e in ranked[:3] if e.score >= CLOSE * ranked[0].score}
+        candidates = list(enumerate(ranked[:LIST_RUNNERS_UP + 1]))
+        # same-language sentences first, then those that count the asked kind ("共推出三款新产品" for "哪些新产品")
+        counts = {id(e): counts_asked(e.text, question) for _, e in candidates}
+        for rank, intro in sorted(candidates, key=lambda c: (c[1].lang != evidence.lang, not counts[id(c[1])])):
             # a runner-up must announce what is asked: close to the best, or naming the asked kind in a list
-            named = rank and names_asked(intro.text, question) and opens_list(intro.text)
+            named = rank and names_asked(intro.text, question) and (opens_list(intro.text) or counts[id(intro)])
             if rank and not named and not (id(intro) in close and announces_asked(intro.text, question)):
                 continue
             if named and inline_list(intro.text):  # "随机配件包括以下几种：量杯一个、饭勺一把…": the list itself
                 return [intro]
             view = DocumentView(corpus.chunks, intro.doc_id)
-            items = list_items(intro, view.text, view.chunk_at, question)
+            items = (list_items(intro, view.text, view.chunk_at, question, counted=counts[id(intro)])
+                     or breakdown(intro, view.text, view.chunk_at, question))
             if items:
                 return [intro] + [as_evidence(i, intro.score) for i in items]
+        for e in ranked[:LIST_RUNNERS_UP + 2]:  # an item found first: its paragraph's opening sentence counts the kind
+            view = DocumentView(corpus.chunks, e.doc_id)
+            intro = paragraph_opening(e, view.text, view.chunk_at)
+            if intro and counts_asked(intro.text, question):
+                items = list_items(as_evidence(intro, e.score), view.text, view.chunk_at, question, counted=True)
+                if items:
+                    return [as_evidence(intro, e.score)] + [as_evidence(i, e.score) for i in items]
         return None
 
     @staticmethod
@@ -170,7 +202,9 @@ class Pipeline:
             verdict = self.policy.decide(part, evidence)
             verdicts.append(verdict)
             if verdict.answer:
-                composed.append(self._list_evidence(part, evidence, corpus) or [naming_part(evidence, terms)])
+                title = DocumentView(corpus.chunks, evidence.ranked[0].doc_id).text.split("\n", 1)[0]
+                composed.append(self._list_evidence(part, evidence, corpus)
+                                or [naming_part(evidence, terms, part, title)])
             else:
                 composed.append(missing_note(part, first.lang))
         if not any(v.answer for v in verdicts):

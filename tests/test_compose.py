@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.compose import (announces_asked, asks_for_list, drops_items, inline_list, list_items, missing_note, naming_part,
-                          own_terms, quote_parts, split_question)
+from rag.compose import (announces_asked, asks_for_list, asks_how, breakdown, drops_items, inline_list, list_items,
+                          missing_note, naming_part, own_terms, quote_parts, split_question)
 from rag.evidence import Evidence, EvidenceSet
 
 
@@ -29,6 +29,16 @@ from rag.evidence import Evidence, EvidenceSet
     ("Who chaired the meeting and the dinner?", ["Who chaired the meeting?", "Who chaired the dinner?"]),
     ("What is the relationship between Japan and the UK?", ["What is the relationship between Japan and the UK?"]),
     ("What are the goals of research and development?", ["What are the goals of research and development?"]),
+    # clauses that each ask with a question word of their own; a noun before "and" is an item of its own
+    ("公司的董事长是谁，研发中心由谁负责？", ["公司的董事长是谁？", "研发中心由谁负责？"]),
+    ("Who are the club's treasurer and volunteer coordinator?",
+     ["Who are the club's treasurer?", "Who are the club's volunteer coordinator?"]),
+    ("How are the particle forces and accelerations explained?",  # plurals share what follows them
+     ["How are the particle forces explained?", "How are the particle accelerations explained?"]),
+    # a follow-up about the items of a list stays out: the items' sentences answer it
+    ("公司今年推出了哪些新产品，分别在什么时候发布？", ["公司今年推出了哪些新产品？"]),
+    ("Which programs did the club launch, and when did each start?", ["Which programs did the club launch?"]),
+    ("随着形势变化，两国走近有哪两方面意涵？", ["随着形势变化，两国走近有哪两方面意涵？"]),
 ])
 def test_split_question(question, parts):
     assert split_question(question) == parts
@@ -39,6 +49,11 @@ def test_asks_for_list():
     assert not asks_for_list("会议在哪里举行？")
     assert asks_for_list("What work does the library renovation include?")
     assert not asks_for_list("When does the library renovation start?")
+    # a count of the things wanted makes a list question without 哪 / which
+    assert asks_for_list("公司的三大核心技术是什么？") and asks_for_list("今年推出的三款新产品是什么？")
+    assert asks_for_list("What three results did the pilot produce?") and asks_for_list("What are the two programs?")
+    assert not asks_for_list("日本是英国的第三大外资来源国吗？") and not asks_for_list("What happened two years later?")
+    assert asks_for_list("Which new programs did the club launch?") and not asks_for_list("In which city was it held?")
 
 
 DOC = ("会议纪要\n"
@@ -209,3 +224,55 @@ def test_an_answer_with_as_many_items_as_the_question_asks_for_drops_nothing():
     source = "日方外务大臣岩屋毅、经济产业大臣武藤容治和英方外交大臣拉米、商务大臣雷诺兹出席会议。"
     assert not drops_items("英方有拉米和雷诺兹出席。", source, "英方有哪两位大臣出席？")
     assert drops_items("英方有拉米出席。", source, "英方有哪两位大臣出席？")
+
+
+FUNDING = ("Annual report\n"
+           "The renovation will cost $1.2 million. The city's capital budget covers $600,000. A state grant adds "
+           "$400,000. The remaining $200,000 comes from donors. Work starts in May.\n"
+           "基地总投资1.8亿元。其中1亿元来自自有资金。另有5000万元为银行贷款。其余3000万元由产业基金投入。基地于2026年投产。\n"
+           "基地总投资2亿元。其中1亿元来自自有资金。另有5000万元为银行贷款。\n"
+           "2026年将重点推进以下工作：\n"
+           "扩大产能。\n"
+           "设立海外办事处。\n"
+           "\n"
+           "其他事项另行通知。\n")
+
+
+def funding_sentence(text: str, start_at: int = 0) -> Evidence:
+    start = FUNDING.index(text, start_at)
+    return Evidence("f", "f:0", start, start + len(text), text, "", 0.9, 0.5, 0.8, 0)
+
+
+def funding_section(doc_id, offset):
+    return ("f:0", "") if 0 <= offset < len(FUNDING) else None
+
+
+def test_a_total_is_followed_by_the_sentences_whose_sums_add_up_to_it():
+    assert asks_how("How is the renovation funded?") and asks_how("基地投资是怎样筹集的？")
+    assert not asks_how("How much will the renovation cost?")
+    items = breakdown(funding_sentence("The renovation will cost $1.2 million."), FUNDING, funding_section)
+    assert [i.text.split()[-1] for i in items] == ["$600,000.", "$400,000.", "donors."]
+    items = breakdown(funding_sentence("基地总投资1.8亿元。"), FUNDING, funding_section)
+    assert [i.text[:4] for i in items] == ["其中1亿", "另有50", "其余30"]
+    # the total named by the question, shared out over sentences of the paragraph of one of them
+    share = funding_sentence("A state grant adds $400,000.")
+    items = breakdown(share, FUNDING, funding_section, "How is the $1.2 million funded?")
+    assert [i.text.split()[-1] for i in items] == ["$600,000.", "$400,000.", "donors."]
+    assert breakdown(share, FUNDING, funding_section, "How is the $2 million funded?") == []
+    # shares that do not add up to the total are not its breakdown
+    assert breakdown(funding_sentence("基地总投资2亿元。"), FUNDING, funding_section) == []
+
+
+def test_a_line_ending_with_a_colon_is_followed_line_by_line_up_to_a_blank_line():
+    items = list_items(funding_sentence("2026年将重点推进以下工作："), FUNDING, funding_section, "2026年的重点工作是什么？")
+    assert [i.text for i in items] == ["扩大产能。", "设立海外办事处。"]
+
+
+def test_a_part_passes_over_the_title_and_the_terms_of_the_title_and_prefers_a_dated_sentence_for_when():
+    titled = ranked(("Maple Library Annual Report", 0.93), ("The library is chaired by Dana Whitfield.", 0.68))
+    assert naming_part(titled, ["chairs", "maple", "library"], "Who chairs the Maple Library?").text.startswith("The")
+    company = ranked(("星禾公司成立于2016年，现有员工420人。", 0.82), ("公司董事长是何建平。", 0.64))
+    assert naming_part(company, ["星禾", "董事长"], "星禾的董事长是谁？", "星禾公司年度简报").text == "公司董事长是何建平。"
+    assert naming_part(company, ["星禾", "董事长"], "星禾的董事长是谁？").text.startswith("星禾公司")  # no title given
+    base = ranked(("基地总投资1.8亿元。", 0.9), ("扩大基地产能。", 0.77), ("基地预计于2026年投产。", 0.75))
+    assert naming_part(base, ["基地"], "基地预计何时投产？").text == "基地预计于2026年投产。"

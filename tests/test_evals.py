@@ -331,3 +331,13 @@ def test_calibration_search_says_when_no_setting_meets_the_false_refusal_budget(
     assert search(feasible, 0.08, types=True, contradiction=True)[3]["right"] == 1.0
     always_refused = [case(False, 0.9, type_ok=False), case(True, 0.3)]  # the type check refuses the answerable one
     assert search(always_refused, 0.08, types=True, contradiction=True) is None
+
+
+def test_stratified_split_keeps_old_rows_in_their_half_when_pinned_rows_are_added():
+    from evals.build_datasets import stratified_split
+
+    rows = [{"id": f"r-{i}", "kind": ("list", "multi")[i % 2], "lang": ("zh", "en")[i % 3 == 0]} for i in range(20)]
+    cal, test = stratified_split(rows, 7)
+    pinned = rows + [{"id": f"p-{i}", "kind": "list", "lang": "zh", "split": "calibration"} for i in range(6)]
+    cal2, test2 = stratified_split(pinned, 7)
+    assert test2 == test and cal2 == cal + pinned[20:]
