@@ -393,7 +393,9 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
     if not announced and not (rest and _ITEM_MARK.match(document[rest[0][0]:rest[0][1]])):
         return []
     n = _count(lead[0].text if lead else intro.text) or _count(question)
-    cap = min(n or limit, limit)
+    colon = re.search(r"[:：]", intro.text)
+    held = int(not lead and bool(colon) and bool(_ITEM_MARK.match(intro.text[colon.end():])))  # "…三项内容：一是…；"
+    cap = min(n or limit, limit) - held
     items = [_span(intro.doc_id, document, a, b, chunk_at) for a, b in rest if _ITEM_MARK.match(document[a:b])]
     if not items and not lead and n and len(rest) >= n and announced:
         # "Three residents spoke. Ms. A asked …; Mr. B raised …; Dr. C urged …": the announced number of
@@ -419,7 +421,7 @@ def list_items(intro: Evidence, document: str, chunk_at, question: str, limit: i
             items.append(_span(intro.doc_id, document, a, b, chunk_at))
         else:
             break
-    return lead + items[:cap] if len(items) >= 2 else []
+    return lead + items[:cap] if len(items) + held >= 2 else []
 
 
 _MONEY = re.compile(r"([$€£¥])?\s?(\d[\d,]*(?:\.\d+)?)\s*(万亿|亿|万|千|million|billion|thousand|[mk]\b)?\s*(元|美元|欧元|英镑|"

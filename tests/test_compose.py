@@ -86,6 +86,15 @@ def test_items_inside_the_intro_paragraph_are_found():
     assert [i.text for i in items] == ["一是加强沟通。", "二是定期会晤。"]
 
 
+def test_an_intro_that_holds_the_first_item_counts_it_and_the_next_paragraph_is_not_an_item():
+    doc = ("工程主要包括三项内容：一是新建一座深度处理车间；二是更换老旧供水管网27公里；三是建设智慧水务监控平台。\n\n"
+           "工程由县水务集团负责建设，青石镇人民政府负责协调征地和群众工作。\n")
+    intro = "工程主要包括三项内容：一是新建一座深度处理车间；"
+    items = list_items(Evidence("d", "d:0", 0, len(intro), intro, "", 0.9, 0.5, 0.8, 0), doc,
+                       lambda doc_id, offset: ("d:0", "") if 0 <= offset < len(doc) else None, "工程主要包括哪三项内容？")
+    assert [i.text for i in items] == ["二是更换老旧供水管网27公里；", "三是建设智慧水务监控平台。"]
+
+
 def test_no_list_after_a_plain_sentence_or_from_an_item_itself():
     assert list_items(sentence("其他事项另行通知，会议于下午结束。"), DOC, one_section, "会议有哪些事项？") == []
     assert list_items(sentence("二是自由开放的国际贸易。"), DOC, one_section, "有哪些领域？") == []
