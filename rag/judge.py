@@ -19,7 +19,6 @@ import httpx
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.llm import chatml
-from rag.text import detect_lang
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +28,14 @@ SUPPORT_SYSTEM = {"zh": "判断【回答】是否由【资料】明确支持，�
                   "en": "Decide whether the passage clearly supports the proposed answer and the answer actually "
                         "responds to the question. Reply only yes or no."}
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
-# Worked examples shown before the question, on invented text: one question the passage answers and one built from
-# the passage's own words that it does not (another year). Over English sources they separate answerable from
-# unanswerable questions better than the bare question (AUC 0.84 -> 0.87 on squad_en's calibration half, 0.74 ->
-# 0.83 on handmade's English rows); over Chinese sources worse (xling_en_zh 0.80 -> 0.77), so they are shown only
-# when the passage is in the question's language. Chinese keeps the bare question.
-_EXAMPLE_PASSAGE = ("The Larkfield ferry began service in 1968. It was built by the Osterhaven shipyard and carries up "
-                    "to 240 passengers between Larkfield and the island of Mora.")
-EXAMPLES = {"en": [(_EXAMPLE_PASSAGE, "Which shipyard built the Larkfield ferry?", "yes"),
-                   (_EXAMPLE_PASSAGE, "Which shipyard built the ferry that began service in 1975?", "no")],
-            "zh": []}
-
-
-def _judge_question(passage: str, question: str, lang: str) -> str:
-    return (f"【资料】\n{passage}\n\n【问题】{question}\n资料是否直接给出了答案？" if lang == "zh"
-            else f"Passage:\n{passage}\n\nQuestion: {question}\nDoes the passage directly state the answer?")
 
 
 def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
-    turns = [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang])]
-    examples = EXAMPLES[lang] if detect_lang("".join(sentences)) == lang else []  # measured over same-language sources
-    for passage, asked, reply in examples:
-        turns += [ChatMessage(role=MessageRole.USER, content=_judge_question(passage, asked, lang)),
-                  ChatMessage(role=MessageRole.ASSISTANT, content=reply)]
-    turns.append(ChatMessage(role=MessageRole.USER, content=_judge_question("\n".join(sentences), question, lang)))
-    return chatml(turns)
+    passage = "\n".join(sentences)
+    user = (f"【资料】\n{passage}\n\n【问题】{question}\n资料是否直接给出了答案？" if lang == "zh"
+            else f"Passage:\n{passage}\n\nQuestion: {question}\nDoes the passage directly state the answer?")
+    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang]),
+                   ChatMessage(role=MessageRole.USER, content=user)])
 
 
 def support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:

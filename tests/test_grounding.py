@@ -6,7 +6,7 @@ from rag.backends.base import Draft
 from rag.config import GroundingSettings, PairThresholds
 from rag.evidence import Evidence, EvidenceSet, asked_types, contradicted, fills, key_terms, weighted_coverage
 from rag.grounding import GroundingPolicy
-from rag.judge import _first_token_alternatives, judge_prompt, yes_probability
+from rag.judge import _first_token_alternatives, yes_probability
 from rag.schema import Citation
 
 LOOSE = PairThresholds(min_score=0.5, min_coverage=0.6, strong=0.8, min_judge=0.3)
@@ -151,18 +151,6 @@ def test_judge_reads_llama_cpp_and_openai_logprobs():
     legacy = {"logprobs": {"top_logprobs": [{"否": -0.1, "是": -2.4}]}}
     assert yes_probability(_first_token_alternatives(legacy)) < 0.2
     assert yes_probability(_first_token_alternatives({"logprobs": None})) is None
-
-
-def test_the_english_judge_sees_a_worked_yes_and_no_only_over_english_sources():
-    english = judge_prompt("Who chairs the board?", ["Ana Reyes chairs the board."], "en")
-    turns = english.split("<|im_start|>")[1:]
-    assert [t.split("\n", 1)[0] for t in turns] == ["system", "user", "assistant", "user", "assistant", "user",
-                                                     "assistant"]
-    assert turns[2].startswith("assistant\nyes") and turns[4].startswith("assistant\nno")
-    assert "Ana Reyes chairs the board." in turns[5] and "Ana Reyes" not in "".join(turns[:5])
-    over_chinese = judge_prompt("Who chairs the board?", ["董事会主席是安娜。"], "en")
-    assert over_chinese.count("<|im_start|>user") == 1
-    assert judge_prompt("谁是董事会主席？", ["董事会主席是安娜。"], "zh").count("<|im_start|>user") == 1
 
 
 def test_a_question_about_another_ordinal_is_a_contradiction():
