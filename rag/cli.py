@@ -141,8 +141,15 @@ def cmd_eval(args) -> int:
     settings = _settings(args)
     configs = [Config.parse(c, settings.retrieval_mode, settings.top_k) for c in (args.config or DEFAULT_CONFIGS)]
 
+    override = [Path(p).resolve() for p in args.corpus] if args.corpus else None
+    for path in override or []:
+        if not path.exists():
+            raise FileNotFoundError(f"--corpus: no such file or folder: {path}")
+
     def target_for(corpus):
-        """A dataset with a corpus (manifest.json) gets an index of its own; otherwise the user's index."""
+        """A dataset with a corpus (manifest.json, or --corpus for all) gets an index of its own; otherwise the
+        user's index."""
+        corpus = override or corpus
         if args.url:
             if corpus:
                 print(f"warning: --url: the server's documents are used, not {', '.join(map(str, corpus))}",
@@ -201,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", action="append", help="JSON-lines dataset (repeatable; default: the dev set)")
     p.add_argument("--config", action="append", help="backend[:mode[:top_k]] (repeatable; mode and top_k default to the settings)")
     p.add_argument("--url", help="evaluate a running server through its HTTP API")
+    p.add_argument("--corpus", action="append", metavar="PATH",
+                   help="index these files or folders for every dataset instead of their manifests' (repeatable)")
     p.add_argument("--out", default="evals/out", help="output folder")
     p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
                    help="exit 1 when a metric misses this value (latency and false-refusal: above it)")

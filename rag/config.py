@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     retrieval_mode: RetrievalMode = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    cross_language_chunks: int = Field(1, ge=0, le=10, description=(
+        "Of the top_k chunks, places kept for the best chunks of documents in the other language than the "
+        "question's, when the index holds both (cosines favour the question's language; BM25 cannot cross)."))
     bm25_weight: float = Field(2.0, ge=0, description="RRF weight of the BM25 side (dense is 1), scaled by how many query words the corpus knows.")
     dense_unit: DenseUnit = Field("sentence", description=(
         "What the dense side ranks chunks by: `sentence` embeds only sentences at ingest (each text once: about half "

@@ -17,7 +17,7 @@ from llama_index.core.schema import NodeWithScore
 from rag.bm25 import BM25
 from rag.config import EvidenceSettings
 from rag.store import Store
-from rag.text import detect_lang, sentence_spans, tokenize, trim_span
+from rag.text import detect_lang, has_letters, sentence_spans, tokenize, trim_span
 
 # What kind of answer the question wants, and how to recognise it in a sentence. Each entry: (kind, how the question
 # asks for it, what fills it). Place and person are recognised by part-of-speech tags (see `fills`).
@@ -321,7 +321,7 @@ class EvidenceScorer:
             doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
-                if b - a < 2 or (meta["doc_id"], base + a) in seen:
+                if b - a < 2 or (meta["doc_id"], base + a) in seen or not has_letters(text[a:b]):
                     continue
                 seen.add((meta["doc_id"], base + a))
                 sentence = text[a:b]

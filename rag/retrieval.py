@@ -27,7 +27,7 @@ from rag.bm25 import BM25, Vocabulary
 from rag.config import RetrievalMode, Settings
 from rag.schema import UnknownDocuments
 from rag.store import DENSE_UNIT_KEY, Store
-from rag.text import tokenize, tokens_key
+from rag.text import detect_lang, tokenize, tokens_key
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class _Corpus:
     token_ids: dict[str, np.ndarray]
     vocab: Vocabulary
     bm25: BM25
-    format: int = 2  # bump when these fields change: caches pickled by older code are then ignored
+    format: int = 3  # bump when these fields change: caches pickled by older code are then ignored
 
     @cached_property
     def spans(self) -> dict[str, list[tuple[int, int, str]]]:
@@ -67,10 +67,21 @@ class _Corpus:
         """Some chunk has no vector of its own (added with dense_unit "sentence"): rank chunks by sentences."""
         return any(meta.get(DENSE_UNIT_KEY) == "sentence" for _, meta in self.chunks.values())
 
+    @cached_property
+    def docs_by_lang(self) -> dict[str, list[str]]:
+        """Document ids by their language ("zh"/"en", from their text): which documents another language holds."""
+        texts: dict[str, list[str]] = {}
+        for text, meta in self.chunks.values():
+            texts.setdefault(meta["doc_id"], []).append(text)
+        out: dict[str, list[str]] = {}
+        for doc_id, parts in sorted(texts.items()):
+            out.setdefault(detect_lang("".join(parts)[:4000]), []).append(doc_id)
+        return out
+
     def derive(self) -> "_Corpus":
         """Compute the lookups derived from the chunks before readers or the pickler see this corpus: filled in
         lazily, they would change it while `_save` pickles it ("dictionary changed size during iteration")."""
-        _ = self.spans, self.sentence_unit
+        _ = self.spans, self.sentence_unit, self.docs_by_lang
         return self
 
     def node(self, chunk_id: str) -> TextNode:
@@ -212,21 +223,29 @@ class HybridRetriever(BaseRetriever):
             raise UnknownDocuments(sorted(wanted - seen))
         return allowed
 
-    def _dense(self, query: QueryBundle, corpus: _Corpus, k: int) -> list[tuple[str, float]]:
+    def _dense(self, query: QueryBundle, corpus: _Corpus, k: int,
+               doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
         embedding = query.embedding or self.embedder.get_query_embedding(query.query_str)
         query.embedding = embedding
+        doc_ids = doc_ids or self.doc_ids
         if self.settings.dense_unit == "sentence" or corpus.sentence_unit:
             # sentence vectors exist in every index, so this works whatever mode the index was built in; extra
             # sentences in case some belong to documents still being indexed
-            hits = self.store.nearest_sentences(embedding, k * _SENTENCES_PER_CHUNK + 8, self.doc_ids)
+            hits = self.store.nearest_sentences(embedding, k * _SENTENCES_PER_CHUNK + 8, doc_ids)
             return rank_by_best_sentence(hits, corpus.spans, k)
-        where = {"doc_id": {"$in": self.doc_ids}} if self.doc_ids else None
+        where = {"doc_id": {"$in": doc_ids}} if doc_ids else None
         # ids and distances only: the texts come from the corpus (asking Chroma for them costs 3x the search);
         # fetch extra in case some hits belong to documents still being indexed
         got = self.store.chunks.query(query_embeddings=[embedding], n_results=k + 8, where=where,
                                       include=["distances"])
         hits = [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0]) if cid in corpus.chunks]
         return hits[:k]
+
+    def _other_language_docs(self, question: str, corpus: _Corpus) -> list[str]:
+        """The documents (in scope) written in the other language than the question's."""
+        lang = detect_lang(question)
+        other = [d for language, docs in corpus.docs_by_lang.items() if language != lang for d in docs]
+        return sorted(set(other) & set(self.doc_ids)) if self.doc_ids else other
 
     def _bm25_weight(self, tokens: list[str], corpus: _Corpus) -> float:
         """Trust BM25 as far as the query's words occur in the corpus at all:
@@ -260,9 +279,24 @@ class HybridRetriever(BaseRetriever):
         for ranking, weight in ((dense, 1.0), (sparse, self._bm25_weight(tokens, corpus))):
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+        chosen = sorted(fused, key=fused.get, reverse=True)[:k]
+        # e5-small ranks every sentence of the question's language above the other language's (its cosines run
+        # ~0.1 higher), and BM25 shares no words across languages: in an index holding both, a document in the
+        # other language would never be retrieved. Its best chunks get `cross_language_chunks` of the k places.
+        slots = min(self.settings.cross_language_chunks, k - 1)
+        other = self._other_language_docs(query_bundle.query_str, corpus) if slots and dense else []
+        if other:
+            other_set = set(other)
+            held = sum(corpus.chunks[c][1]["doc_id"] in other_set for c in chosen)
+            cross = [(c, s) for c, s in self._dense(query_bundle, corpus, slots, other) if c not in chosen]
+            extra = cross[:max(0, slots - held)]
+            for rank, (cid, _) in enumerate(extra):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
+            chosen = chosen[:k - len(extra)] + [cid for cid, _ in extra]
+            dense = dense + extra
         dense_s, sparse_s = dict(dense), dict(sparse)
         out = []
-        for cid in sorted(fused, key=fused.get, reverse=True)[:k]:
+        for cid in chosen:
             node = corpus.node(cid)
             node.metadata.update(dense_score=dense_s.get(cid), bm25_score=sparse_s.get(cid))
             out.append(NodeWithScore(node=node, score=fused[cid]))

@@ -36,6 +36,19 @@ STOPWORDS = frozenset(
 # inside llama-index-core. It runs only on pieces that have a Latin full stop followed by a space.
 _LATIN_PERIOD = re.compile(r"[A-Za-z0-9)\]\"'”’][.!?]+[\"'”’)\]]*\s+\S")
 _ITEM_LABEL = re.compile(r"(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)]")
+# Punkt cuts after any period it does not know as an abbreviation; no English sentence starts with a lowercase
+# word, nor (in practice) with a number right after a short lowercase word and a period ("max. 50 °C", "approx.
+# 3 kg", "vs. 12"; not after a stop word: "I saw it. 25 came."): such a cut is undone.
+_SHORT_WORD_PERIOD = re.compile(r"\b([a-z]{1,5})\.\s+$")
+
+
+def _continues(before: str, after: str) -> bool:
+    """Whether Punkt's cut between `before` and `after` falls inside one sentence."""
+    if after[:1].islower():
+        return True
+    word = _SHORT_WORD_PERIOD.search(before)
+    return bool(word) and after[:1].isdigit() and word.group(1) not in english_stop_words()
+
 # Common abbreviations Punkt's English model lacks (tested in tests/test_text.py).
 EXTRA_ABBREVIATIONS = frozenset("e.g i.e no nos fig figs approx dept est gov mt blvd vol vols pp b.a m.a b.sc m.sc "
                                 "cf al rev ed eds tel ext".split())
@@ -83,8 +96,9 @@ def _latin_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     bounds = [0] + [c for c in cuts if 0 < c < len(piece)] + [len(piece)]
     spans: list[tuple[int, int]] = []
     for a, b in zip(bounds, bounds[1:]):
-        if spans and _ITEM_LABEL.fullmatch(piece[spans[-1][0]:spans[-1][1]].strip()):
-            spans[-1] = (spans[-1][0], b)  # "1. First item." is one sentence
+        if spans and (_ITEM_LABEL.fullmatch(piece[spans[-1][0]:spans[-1][1]].strip())  # "1. First item."
+                      or _continues(piece[spans[-1][0]:a], piece[a:b])):
+            spans[-1] = (spans[-1][0], b)
         elif b > a:
             spans.append((a, b))
     return [(start + a, start + b) for a, b in spans]
@@ -120,6 +134,11 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def has_letters(text: str) -> bool:
+    """Whether the text has a word in any script: a run of digits and signs (":212–219", "2019.") states nothing."""
+    return any(ch.isalpha() for ch in text)
 
 
 # Words that hold a Chinese sentence together; a name written in Chinese rarely contains them.

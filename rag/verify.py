@@ -266,15 +266,51 @@ def quantities_supported(claimed: list[Quantity], evidence: str) -> bool:
 
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 _TITLES = {"mr", "mrs", "ms", "dr"}
+# A name in pinyin as English text writes it: "Zhou Liqun", "Li Ming-yuan", "Ouyang Xiu".
+_NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:(?: [A-Z]|-[A-Za-z])[a-z]+)*")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+@lru_cache(maxsize=64)
+def _pinyin_names(sources: str) -> frozenset[str]:
+    """Every run of 2–4 Chinese characters in the sources as toneless pinyin, letters only ("周立群" → "zhouliqun"):
+    how an English answer writes a Chinese name it read there."""
+    from pypinyin import lazy_pinyin
+
+    out = set()
+    for run in _CJK_RUN.findall(sources):
+        syllables = [p.replace("ü", "u") for p in lazy_pinyin(run, v_to_u=True)]
+        for i in range(len(syllables)):
+            for j in range(i + 2, min(i + 4, len(syllables)) + 1):
+                out.add("".join(syllables[i:j]))
+    return frozenset(out)
+
+
+def romanised_names(sentence: str, sources: str) -> set[str]:
+    """The words of the sentence's capitalised runs that spell, in pinyin, a run of Chinese characters of the
+    sources: "Zhou Liqun" over "…副总经理周立群。" (a translation the model was asked to make, not an invention)."""
+    if not _CJK_RUN.search(sources):
+        return set()
+    known = _pinyin_names(sources)
+    out: set[str] = set()
+    for m in _NAME_RUN.finditer(sentence):
+        words = re.findall(r"[A-Za-z]+", m.group())
+        # the run may hold other capitalised words around the name ("Deputy Manager Zhou Liqun")
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                if "".join(words[i:j]).lower() in known:
+                    out.update(words[i:j])
+    return out
 
 
 def unverifiable_names(sentence: str, question: str, sources: str) -> set[str]:
-    """Capitalised words inside an English sentence that neither the question nor the sources
-    contain: over Chinese sources they cannot be checked (a translated name, or an invented one)."""
+    """Capitalised words inside an English sentence that neither the question nor the sources contain, nor spell
+    a Chinese name of the sources in pinyin: over Chinese sources they cannot be checked (an invented name)."""
     sentence = sentence.strip()
     names = {m.group() for m in _CAPITALISED.finditer(sentence) if m.start() > 0}  # not the first word
+    romanised = romanised_names(sentence, sources) if names else set()
     return {n for n in names if n.lower() not in _TITLES and n.lower() not in question.lower()
-            and n.lower() not in sources}
+            and n.lower() not in sources and n not in romanised}
 
 
 def lexical_support(tokens: set[str], evidence: str) -> float:

@@ -273,6 +273,16 @@ def test_eval_builds_and_reuses_an_index_for_a_dataset_with_a_corpus(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, env=settings_env(settings), timeout=300)
     assert again.returncode == 0, again.stderr
     assert [p.stat().st_mtime_ns for p in (tmp_path / "data" / "eval-index").glob("*/complete")] == [stamp]
+    # --corpus puts the same questions over other documents: a second index, which lacks the answer
+    (tmp_path / "other.txt").write_text("灯塔博物馆每周一闭馆。\n", encoding="utf-8")
+    other = subprocess.run(cmd + ["--corpus", str(tmp_path / "other.txt")], capture_output=True, text=True,
+                           env=settings_env(settings), timeout=300)
+    assert other.returncode == 0, other.stderr
+    assert len(list((tmp_path / "data" / "eval-index").glob("*/complete"))) == 2
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["q"]["extractive:hybrid:3"]["hit@k"] == 0.0
+    missing = subprocess.run(cmd + ["--corpus", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                             env=settings_env(settings), timeout=300)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
 
 
 def test_a_citation_of_any_required_part_counts_for_citation_precision():

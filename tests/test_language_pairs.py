@@ -41,6 +41,10 @@ def test_an_extractive_quote_across_languages_is_introduced_in_the_questions_lan
     assert zh_over_en.text.startswith("文档中最相关的原文（英文）：The holiday lasts 8 days.[1]")
     same = quote(_evidence("How many days is the holiday?", "en", ["The holiday lasts 8 days."], "en"))
     assert same.text == "According to the documents: The holiday lasts 8 days.[1]"
+    # in an index of both languages the label follows the quoted sentences, not the best one's language alone
+    mixed = _evidence("假期有几天？", "zh", ["The holiday lasts 8 days."], "en")
+    chinese = _evidence("假期有几天？", "zh", ["春节放假共8天。"], "zh").ranked
+    assert mixed.pair == "zh-en" and quote(mixed, sentences=chinese).text == "春节放假共8天。[1]"
 
 
 def test_a_chinese_question_over_english_sources_is_told_to_answer_in_chinese():

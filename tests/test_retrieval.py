@@ -113,3 +113,35 @@ def test_a_replaced_corpus_is_freed_though_the_collector_no_longer_scans_it(fres
     add_document(store, embedder, fresh_settings, "b.txt", "双方讨论了能源安全领域的风险。")
     assert "b:00000" in cache.get().chunks
     assert gone() is None  # freed by reference counting, not leaked by the freeze
+
+
+LIBRARY_REPORT = ("Maple Grove Public Library: Annual Report 2025\n\n"
+                  "The library lent 182,400 items last year, up 6 percent on 2024. "
+                  "The East Branch was the busiest of the three branches, with 71,000 visits.\n\n"
+                  "Dr. Helen Hart has been the chief librarian since March 2021. "
+                  "A new reading room for children opened in the Central Library in September.\n\n"
+                  "The library is funded by the city council and by a grant from the Maple Grove Foundation.\n")
+
+
+def test_a_question_in_the_other_language_retrieves_a_document_in_the_mixed_index(indexed_copy):
+    """The sample article is Chinese; an English report joins it. e5's cosines favour the question's language by
+    ~0.1, so without the kept place a Chinese question would see only Chinese chunks."""
+    from index.ingest import add_document
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(indexed_copy)
+    add_document(pipeline.store, pipeline.embedder, indexed_copy, "maple-grove-report.txt", LIBRARY_REPORT)
+    report = next(d.doc_id for d in pipeline.store.list_documents() if d.name == "maple-grove-report.txt")
+
+    def docs(question, **settings):
+        retriever = pipeline.retriever(top_k=4)
+        retriever.settings = indexed_copy.model_copy(update=settings)
+        return [n.node.metadata["doc_id"] for n in retriever.retrieve(question)]
+
+    assert report in docs("图书馆的馆长是谁？")
+    assert report not in docs("图书馆的馆长是谁？", cross_language_chunks=0)
+    # an English question about the English report: its own chunks come first, the Chinese article gets one place
+    english = docs("Who is the chief librarian?")
+    assert english[0] == report
+    # a Chinese question about the Chinese article still has its k-1 best Chinese chunks
+    assert docs("英国哪一年正式加入CPTPP？").count(report) <= 1

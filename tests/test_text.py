@@ -1,6 +1,6 @@
 from hypothesis import given, settings, strategies as st
 
-from rag.text import detect_lang, refusal_for, sentence_spans, tokenize, trim_span
+from rag.text import detect_lang, has_letters, refusal_for, sentence_spans, tokenize, trim_span
 
 
 @given(st.text(alphabet="日英两国。！？；,\n ab1", max_size=200))
@@ -97,3 +97,15 @@ def test_list_items_headings_and_chinese_with_english():
 
 def test_extra_abbreviations_are_lower_case_without_final_dot():
     assert all(a == a.lower() and not a.endswith(".") for a in EXTRA_ABBREVIATIONS)
+
+
+def test_a_cut_before_a_lower_case_word_or_after_an_unknown_short_abbreviation_is_undone():
+    text = ("The pitcher is dishwasher-safe (top rack, max. 50 °C). It weighs approx. 3 kg when full. "
+            "Mix it with sth. else first. I saw it. 25 people came.")
+    sentences = [text[a:b].strip() for a, b in sentence_spans(text)]
+    assert sentences == ["The pitcher is dishwasher-safe (top rack, max. 50 °C).", "It weighs approx. 3 kg when full.",
+                         "Mix it with sth. else first.", "I saw it.", "25 people came."]
+
+
+def test_has_letters():
+    assert has_letters("只有") and has_letters("50 °C") and not has_letters(":212–219") and not has_letters("2019. ")

@@ -111,6 +111,17 @@ def test_across_languages_the_embedding_vouches_only_above_its_threshold():
     assert embedder.calls == 2
 
 
+def test_a_chinese_name_of_the_sources_written_in_pinyin_can_be_vouched_for_an_invented_one_cannot():
+    unit = np.ones(4, dtype=np.float32) / 2.0
+    leader = ev("项目负责人为县水务集团副总经理周立群。", vector=unit)
+    verifier = Verifier(FixedEmbedder(unit))
+    question = "Who leads the project?"
+    assert verifier.support("The project is led by Zhou Liqun.", [leader], question).evidence is leader
+    assert verifier.support("It is led by Zhou Li-qun, the deputy manager.", [leader], question) is not None
+    assert verifier.support("The project is led by Wang Fang.", [leader], question) is None
+    assert verifier.support("The project is led by Zhou Liming.", [leader], question) is None
+
+
 # --- a number is supported only as the same value with a compatible unit -------------------------------------------
 
 GARDEN = ev("Volunteers logged 1,240 hours in the community garden last year.", doc_id="g")

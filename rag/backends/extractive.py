@@ -23,14 +23,15 @@ def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentenc
 
     Across languages a quote cannot answer in the question's language, so it is introduced, in the question's
     language, as passages in the source's language rather than passed off as the answer."""
-    question_lang, source_lang = evidence.pair.split("-")
+    question_lang = evidence.lang
     chosen = sentences or evidence.selected(max_sentences)
     citations = cite(chosen)
     body = "".join(f"{c.text}[{c.n}]" for c in citations)
-    if question_lang == source_lang:
+    other = sorted({e.lang for e in chosen} - {question_lang})  # the quoted sentences' own languages say
+    if not other:
         text = body if question_lang == "zh" else f"According to the documents: {body}"
     elif question_lang == "en":
-        text = f"The closest passage in the documents ({_SOURCE_LANGUAGE[source_lang]}): {body}"
+        text = f"The closest passage in the documents ({_SOURCE_LANGUAGE[other[0]]}): {body}"
     else:
         text = f"文档中最相关的原文（英文）：{body}"
     if fallback_notice:
