@@ -70,10 +70,13 @@ class PairThresholds(BaseModel):
 # calibration halves of cmrc_zh, squad_en, handmade and sample_zh: the most questions handled right losing no right
 # answer. zh-zh (108 questions): unanswerable refused 0.719 -> 0.812, answerable right 0.750 -> 0.750 (the answers
 # it refuses were wrong). en-en and en-zh: no threshold gains anything, so the check is off there.
+# en-en without the judge (the extractive backend; session 6, with the negation check): the search on the
+# calibration halves of squad_en and handmade (65 questions, 23 unanswerable) moves the floor 0.725 -> 0.8:
+# refused 0.478 -> 0.565, false refusals 0.071 and correct 0.810 unchanged. With the judge it keeps 0.45 / 0.7.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825),
-    "en-en": PairThresholds(min_score=0.725, min_coverage=0.25, strong=0.75,
+    "en-en": PairThresholds(min_score=0.8, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
                             min_judge=0.2, judged_min_score=0.25, judged_min_coverage=0.0),

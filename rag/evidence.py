@@ -225,15 +225,32 @@ def _ordinals(text: str) -> set[int]:
     return out
 
 
-def contradicted(question: str, evidence: Evidence) -> bool:
-    """The question names a year (or an ordinal: "第二次") that the sentence and its context lack, while the
-    sentence names another one: the evidence is about another event."""
+# An English question that asks about what is not so ("What did the Normans not adopt?") is answered by a
+# sentence that negates or sets something apart; one that only affirms states the opposite.
+_NEGATION = re.compile(r"\b(?:not|never|none|neither|nor|cannot|no(?![.\s]*\d))\b|n't\b", re.I)
+_SETS_APART = re.compile(_NEGATION.pattern + r"|\b(?:except|but|other than|apart from|besides|instead|only|without|lack"
+                         r"|lacks|lacked|lacking|fails?|failed|refused|neither)\b", re.I)
+
+
+def contradiction(question: str, evidence: Evidence) -> str:
+    """Why the evidence is about something else than the question asks, or "": the question names a year (or an
+    ordinal: "第二次") that the sentence and its context lack while the sentence names another one; or an English
+    question is negated and the sentence only affirms."""
     around = evidence.text + evidence.context
     asked = set(_YEAR.findall(question))
     if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
-        return True
+        return "the evidence is about another year"
     asked_ord = _ordinals(question)
-    return bool(asked_ord) and not asked_ord & _ordinals(around) and bool(_ordinals(evidence.text) - asked_ord)
+    if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
+        return "the evidence is about another occurrence"
+    if (evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
+            and not _SETS_APART.search(evidence.text)):
+        return "the question is negated and the evidence only affirms"
+    return ""
+
+
+def contradicted(question: str, evidence: Evidence) -> bool:
+    return bool(contradiction(question, evidence))
 
 
 def numbers_agree(question: str, text: str) -> bool:

@@ -11,7 +11,8 @@ of evals/datasets (see evals/README.md):
 - `no_evidence`: the best sentence scores below the pair's floor;
 - `key_term_missing`: the question's key terms, weighted by IDF over the corpus, are not covered by the best
   sentence and its context (its chunk, section title and document name);
-- `contradiction`: the question names a year that the evidence lacks while the evidence names another;
+- `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
+  English question is negated and the evidence only affirms;
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
   that kind beyond what the question already says;
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 from rag.backends.base import Draft
 from rag.config import GroundingSettings
-from rag.evidence import EvidenceSet, asked_types, contradicted, fills
+from rag.evidence import EvidenceSet, asked_types, contradiction, fills
 from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
@@ -73,8 +74,8 @@ class GroundingPolicy:
         if th.min_coverage > 0 and best.coverage < th.min_coverage:
             return Verdict(False, "key_term_missing",
                            f"key terms covered {best.coverage:.2f} < {th.min_coverage}; missing: {', '.join(best.missing[:3])}")
-        if s.check_contradiction and contradicted(question, best):
-            return Verdict(False, "contradiction", "the evidence is about another year")
+        if s.check_contradiction and (why := contradiction(question, best)):
+            return Verdict(False, "contradiction", why)
         kinds = asked_types(question)
         if s.check_types and kinds:
             chosen = evidence.selected()

@@ -141,11 +141,35 @@ def has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
+# Words that hold a Chinese sentence together; a name written in Chinese rarely contains them.
+_ZH_FUNCTION = re.compile(r"的|了|是|吗|呢|哪|什么|谁|多少|几|怎么|如何|为什么|这|那|在|和")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+# A title or a gloss in brackets or quotes ("《The Gate of Dreams》", "ASE (日月光半导体)") says nothing of the
+# language of the sentence around it.
+_QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
+
+
 def detect_lang(text: str) -> str:
-    """'zh' when the text has any CJK characters and more CJK than Latin letters, else 'en'."""
+    """'zh' or 'en'. Text in one script (outside brackets and quotes) is that script's language. Mixed text with
+    English function words and no Chinese ones is English ("What did 张小龙 create?"), with more Chinese ones Chinese
+    ("OpenAI的CEO是谁？"): names carry none. Otherwise 'zh' when there are at least a quarter as many CJK
+    characters as Latin letters."""
     cjk = len(_CJK.findall(text))
     latin = len(_LATIN.findall(text))
-    return "zh" if cjk and cjk >= latin / 4 else "en"
+    if not cjk or not latin:
+        return "zh" if cjk else "en"
+    frame = _QUOTED.sub(" ", text)
+    f_cjk, f_latin = len(_CJK.findall(frame)), len(_LATIN.findall(frame))
+    if (f_cjk == 0) != (f_latin == 0):
+        return "zh" if f_cjk else "en"
+    stop = english_stop_words()
+    en_function = sum(1 for w in _LATIN_WORD.findall(frame) if len(w) > 1 and not w.isupper() and w.lower() in stop)
+    zh_function = len(_ZH_FUNCTION.findall(frame))
+    if en_function >= 2 and zh_function == 0:
+        return "en"
+    if zh_function > en_function:
+        return "zh"
+    return "zh" if cjk >= latin / 4 else "en"
 
 
 @lru_cache(maxsize=1)

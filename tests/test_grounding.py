@@ -131,6 +131,18 @@ def test_contradiction_needs_another_year_in_the_sentence():
     assert contradicted(ev.question, ev.ranked[0])
 
 
+def test_a_negated_english_question_is_contradicted_by_a_sentence_that_only_affirms():
+    ev = _evidence("What notion does not keep its meaning in quantum mechanics?",
+                   "The notion of force keeps its meaning in quantum mechanics.")
+    assert contradicted(ev.question, ev.ranked[0])
+    assert _policy().decide(ev.question, ev).reason == "contradiction"
+    ev = _evidence("Which signatory was not a Nobel laureate?",
+                   "All signatories except Leopold Infeld were Nobel laureates.")
+    assert not contradicted(ev.question, ev.ranked[0])
+    ev = _evidence("How many liters does one No. 5 cartridge filter?", "One No. 5 cartridge filters 150 liters.")
+    assert not contradicted(ev.question, ev.ranked[0])  # "No." is a number sign, not a negation
+
+
 def test_judge_reads_llama_cpp_and_openai_logprobs():
     llama = {"logprobs": {"content": [{"token": "Yes", "logprob": -0.5, "top_logprobs": [
         {"token": "Yes", "logprob": -0.5}, {"token": "No", "logprob": -1.5}, {"token": "yes", "logprob": -4.0}]}]}}

@@ -22,6 +22,15 @@ def test_trim_span_strips_whitespace():
 def test_detect_lang():
     assert detect_lang("英国哪一年正式加入CPTPP？") == "zh"
     assert detect_lang("Which year did the UK join the CPTPP?") == "en"
+
+
+def test_detect_lang_mixed_text_goes_by_its_function_words_not_its_names():
+    assert detect_lang("In which year was ASE (日月光半导体) founded?") == "en"
+    assert detect_lang("What did 张小龙 create at Tencent?") == "en"
+    assert detect_lang("OpenAI的CEO是谁？") == "zh"
+    assert detect_lang("The Beatles的成员有哪些？") == "zh"
+    assert detect_lang("1996年创作了个人第一部音乐专辑《The Gate Of Dreams》。") == "zh"
+    assert detect_lang("2016年，日月光荣获评鉴A级评价 (The Climate A List 2016)。") == "zh"
     assert refusal_for("Who won?").startswith("The documents do not")
     assert refusal_for("谁赢了？") == "文档中没有找到相关信息，无法回答该问题。"
 
