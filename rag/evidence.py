@@ -232,10 +232,10 @@ _SETS_APART = re.compile(_NEGATION.pattern + r"|\b(?:except|but|other than|apart
                          r"|lacks|lacked|lacking|fails?|failed|refused|neither)\b", re.I)
 
 
-def contradiction(question: str, evidence: Evidence) -> str:
+def contradiction(question: str, evidence: Evidence, negation: bool = True) -> str:
     """Why the evidence is about something else than the question asks, or "": the question names a year (or an
-    ordinal: "第二次") that the sentence and its context lack while the sentence names another one; or an English
-    question is negated and the sentence only affirms."""
+    ordinal: "第二次") that the sentence and its context lack while the sentence names another one; or (with
+    `negation`) an English question is negated and the sentence only affirms."""
     around = evidence.text + evidence.context
     asked = set(_YEAR.findall(question))
     if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
@@ -243,7 +243,7 @@ def contradiction(question: str, evidence: Evidence) -> str:
     asked_ord = _ordinals(question)
     if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
         return "the evidence is about another occurrence"
-    if (evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
+    if (negation and evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
             and not _SETS_APART.search(evidence.text)):
         return "the question is negated and the evidence only affirms"
     return ""

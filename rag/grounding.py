@@ -74,7 +74,9 @@ class GroundingPolicy:
         if th.min_coverage > 0 and best.coverage < th.min_coverage:
             return Verdict(False, "key_term_missing",
                            f"key terms covered {best.coverage:.2f} < {th.min_coverage}; missing: {', '.join(best.missing[:3])}")
-        if s.check_contradiction and (why := contradiction(question, best)):
+        # a negated question over an affirming sentence: the judge already refuses these, and with it the check
+        # only cost a right answer (squad_en, local); without it the check refuses more than it loses
+        if s.check_contradiction and (why := contradiction(question, best, negation=not asks_judge)):
             return Verdict(False, "contradiction", why)
         kinds = asked_types(question)
         if s.check_types and kinds:

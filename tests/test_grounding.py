@@ -136,6 +136,8 @@ def test_a_negated_english_question_is_contradicted_by_a_sentence_that_only_affi
                    "The notion of force keeps its meaning in quantum mechanics.")
     assert contradicted(ev.question, ev.ranked[0])
     assert _policy().decide(ev.question, ev).reason == "contradiction"
+    # with the answerability judge asked, the judge decides these (the check cost a right answer there)
+    assert _policy().decide(ev.question, ev, judge=FixedJudge(0.99)).reason != "contradiction"
     ev = _evidence("Which signatory was not a Nobel laureate?",
                    "All signatories except Leopold Infeld were Nobel laureates.")
     assert not contradicted(ev.question, ev.ranked[0])
