@@ -24,31 +24,32 @@ log = logging.getLogger(__name__)
 
 SYSTEM = {"zh": "判断【资料】是否直接给出了【问题】的答案。只回答“是”或“否”。",
           "en": "Decide whether the passage directly states the answer to the question. Reply only yes or no."}
-# The check after the answer is a follow-up turn of the judge's own conversation: its prompt starts with the judge's
-# prompt token for token, so llama.cpp evaluates only this turn (the evidence is in its prompt cache already).
-SUPPORT_ASK = {"zh": "【回答】{answer}\n资料是否明确支持这个回答，并且这个回答确实回答了【问题】？只回答“是”或“否”。",
-               "en": "Proposed answer: {answer}\nDoes the passage clearly support this answer, and does the answer "
-                     "actually respond to the question? Reply only yes or no."}
-JUDGE_REPLY = {"zh": "是", "en": "yes"}  # the check is asked after the judge let the question through
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
 
 
-def _judge_turns(question: str, sentences: list[str], lang: str) -> list[ChatMessage]:
+def _judged_turn(question: str, sentences: list[str], lang: str) -> str:
+    """The start both prompts share, after the same system message: llama.cpp's prompt cache holds it once the
+    judge has been asked, so the check after the answer evaluates only the answer and its question."""
     passage = "\n".join(sentences)
-    user = (f"【资料】\n{passage}\n\n【问题】{question}\n资料是否直接给出了答案？" if lang == "zh"
-            else f"Passage:\n{passage}\n\nQuestion: {question}\nDoes the passage directly state the answer?")
-    return [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang]), ChatMessage(role=MessageRole.USER, content=user)]
+    return (f"【资料】\n{passage}\n\n【问题】{question}\n" if lang == "zh"
+            else f"Passage:\n{passage}\n\nQuestion: {question}\n")
+
+
+def _prompt(user: str, lang: str) -> str:
+    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang]),
+                   ChatMessage(role=MessageRole.USER, content=user)])
 
 
 def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
-    return chatml(_judge_turns(question, sentences, lang))
+    ask = "资料是否直接给出了答案？" if lang == "zh" else "Does the passage directly state the answer?"
+    return _prompt(_judged_turn(question, sentences, lang) + ask, lang)
 
 
 def support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:
     """Asked after the answer is written: a concrete claim is easier for a small model to check than a question."""
-    return chatml(_judge_turns(question, sentences, lang)
-                  + [ChatMessage(role=MessageRole.ASSISTANT, content=JUDGE_REPLY[lang]),
-                     ChatMessage(role=MessageRole.USER, content=SUPPORT_ASK[lang].format(answer=answer))])
+    ask = (f"【回答】{answer}\n资料是否支持这个回答？" if lang == "zh"
+           else f"Proposed answer: {answer}\nDoes the passage support this answer?")
+    return _prompt(_judged_turn(question, sentences, lang) + ask, lang)
 
 
 def yes_probability(top: list[tuple[str, float]]) -> float | None:

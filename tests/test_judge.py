@@ -1,5 +1,7 @@
-"""The judge's prompts: the check after the answer continues the judge's own conversation, so that llama.cpp's
-prompt cache holds everything but its last turn."""
+"""The judge's prompts: the check after the answer starts as the judge's prompt does, up to the question, so that
+llama.cpp's prompt cache holds everything but the answer and its last line."""
+
+from os.path import commonprefix
 
 import pytest
 
@@ -12,18 +14,18 @@ ANSWER = {"zh": "英国于2024年加入。", "en": "42 plots."}
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_support_prompt_starts_with_the_judge_prompt(lang):
+def test_the_support_prompt_shares_the_judge_prompt_up_to_the_question(lang):
     before = judge_prompt(QUESTION[lang], EVIDENCE[lang], lang)
     after = support_prompt(QUESTION[lang], EVIDENCE[lang], ANSWER[lang], lang)
-    assert after.startswith(before)
-    tail = after[len(before):]
-    # only the answer and the new question follow; the evidence is not repeated
+    shared = commonprefix([before, after])
+    assert shared.startswith("<|im_start|>system\n") and shared.endswith(QUESTION[lang] + "\n")
+    assert all(s in shared for s in EVIDENCE[lang])
+    tail = after[len(shared):]  # what llama.cpp still has to evaluate: the answer and the question about it
     assert ANSWER[lang] in tail and not any(s in tail for s in EVIDENCE[lang])
-    assert tail.endswith("<|im_start|>assistant\n") and tail.count("<|im_start|>user\n") == 1
+    assert len(tail) < len(shared) / 2
 
 
-def test_the_support_prompt_changes_with_the_answer_only_in_its_last_turn():
+def test_only_the_last_line_of_the_support_prompt_depends_on_the_answer():
     a = support_prompt(QUESTION["zh"], EVIDENCE["zh"], "英国于2024年加入。", "zh")
     b = support_prompt(QUESTION["zh"], EVIDENCE["zh"], "英国于2023年加入。", "zh")
-    prefix = judge_prompt(QUESTION["zh"], EVIDENCE["zh"], "zh")
-    assert a != b and a.startswith(prefix) and b.startswith(prefix)
+    assert a != b and commonprefix([a, b]).endswith("【回答】英国于202")

@@ -43,7 +43,7 @@ def test_local_model_streams_before_the_final_answer(local_pipeline):
 
 
 def test_the_check_after_the_answer_reuses_the_judges_prompt_from_llama_cpps_cache(local_pipeline):
-    """The support check continues the judge's conversation: llama.cpp evaluates only its last turn."""
+    """The support check starts as the judge's prompt does: llama.cpp evaluates only the answer and what follows."""
     import httpx
 
     from rag.judge import judge_prompt, support_prompt
@@ -60,7 +60,7 @@ def test_the_check_after_the_answer_reuses_the_judges_prompt_from_llama_cpps_cac
     asked = timings(judge_prompt(question, sentences, "zh"))
     checked = timings(support_prompt(question, sentences, "会议在东京召开。", "zh"))
     judge_tokens = asked["prompt_n"] + asked["cache_n"]
-    assert checked["cache_n"] >= judge_tokens - 1  # llama.cpp may re-evaluate the last token of a cached prompt
+    assert checked["cache_n"] >= judge_tokens - 12  # all but the judge's own last line ("资料是否直接给出了答案？")
     assert checked["prompt_n"] < judge_tokens / 2
 
 
