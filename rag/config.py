@@ -79,7 +79,8 @@ class PairThresholds(BaseModel):
 # the full check is asked for 21% of the answers and every calibration decision is the same.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
-                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825, sure_support=0.85),
+                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,
+                            sure_support=0.85),
     "en-en": PairThresholds(min_score=0.725, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,

@@ -5,8 +5,9 @@ probability it gives "yes" separates answerable from unanswerable questions bett
 (evals/README.md, "Calibration"). Once it has answered, "does the passage support this answer?" checks the
 concrete claim; over Chinese sources that refuses more unanswerable questions without losing right answers (over
 English ones it did not separate them); it is asked first in a quick form whose prompt starts as the judge's does,
-so llama.cpp's prompt cache spares re-reading the evidence. One token is generated; its top log-probabilities are read from the
-OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
+so llama.cpp's prompt cache spares re-reading the evidence. One token is generated; its top log-probabilities are
+read from the OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both
+understood).
 The grounding policy (rag/grounding.py) decides what the probability means.
 """
 
