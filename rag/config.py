@@ -47,6 +47,9 @@ class PairThresholds(BaseModel):
                                                           "answer) below this → refuse (judged_unanswerable).")
     min_support: float = Field(0.0, ge=0, le=1, description="With an LLM backend: the model's P(the evidence supports "
                                                             "the answer it wrote) below this → refuse (unsupported).")
+    sure_support: float = Field(0.0, ge=0, le=1, description="With min_support: the quick support check (sharing the "
+                                "judge's cached prompt) at or above this lets the answer through without the full "
+                                "check (0 = always the full check).")
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -73,9 +76,14 @@ class PairThresholds(BaseModel):
 # en-en without the judge (the extractive backend; session 6, with the negation check): the search on the
 # calibration halves of squad_en and handmade (65 questions, 23 unanswerable) moves the floor 0.725 -> 0.8:
 # refused 0.478 -> 0.565, false refusals 0.071 and correct 0.810 unchanged. With the judge it keeps 0.45 / 0.7.
+# sure_support: the quick check (the same question under the judge's system message, so llama.cpp reuses the judge's
+# cached prompt) separates less sharply (at its best no-loss threshold zh-zh refusals fall 0.812 -> 0.750), but on the
+# same calibration answers every one the full check refuses has a quick P(yes) at most 0.78: at 0.85 (a margin above)
+# the full check is asked for 21% of the answers and every calibration decision is the same.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
-                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825),
+                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,
+                            sure_support=0.85),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,

@@ -20,7 +20,8 @@ of evals/datasets (see evals/README.md):
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;
 - `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
-  (rag/judge.py) is below the pair's `min_support`.
+  (rag/judge.py) is below the pair's `min_support`; a quick form of that question that reuses the judge's cached
+  prompt is asked first, and at or above `sure_support` it lets the answer through without the full check.
 """
 
 from __future__ import annotations
@@ -99,7 +100,10 @@ class GroundingPolicy:
             return Verdict(False, "echo", "the answer only repeats the question")
         th = self.settings.thresholds(evidence.pair)
         if judge is not None and self.settings.judge and th.min_support > 0:
-            p = judge.support(question, _judged_sentences(evidence), strip_markers(draft.text), evidence.lang)
+            args = (question, _judged_sentences(evidence), strip_markers(draft.text), evidence.lang)
+            if th.sure_support > 0 and (quick := judge.quick_support(*args)) is not None and quick >= th.sure_support:
+                return GROUNDED  # the cheap check is sure; the full one is asked only when it is not
+            p = judge.support(*args)
             if p is not None and p < th.min_support:
                 return Verdict(False, "unsupported", f"P(the evidence supports the answer) {p:.2f} < {th.min_support}")
         return GROUNDED

@@ -4,8 +4,10 @@ A small model asked to answer nearly always answers; asked only "does this passa
 probability it gives "yes" separates answerable from unanswerable questions better than any lexical score
 (evals/README.md, "Calibration"). Once it has answered, "does the passage support this answer?" checks the
 concrete claim; over Chinese sources that refuses more unanswerable questions without losing right answers (over
-English ones it did not separate them). One token is generated; its top log-probabilities are read from the
-OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
+English ones it did not separate them); it is asked first in a quick form whose prompt starts as the judge's does,
+so llama.cpp's prompt cache spares re-reading the evidence. One token is generated; its top log-probabilities are
+read from the OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both
+understood).
 The grounding policy (rag/grounding.py) decides what the probability means.
 """
 
@@ -30,22 +32,37 @@ SUPPORT_SYSTEM = {"zh": "判断【回答】是否由【资料】明确支持，�
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
 
 
-def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
+def _judged_turn(question: str, sentences: list[str], lang: str) -> str:
     passage = "\n".join(sentences)
-    user = (f"【资料】\n{passage}\n\n【问题】{question}\n资料是否直接给出了答案？" if lang == "zh"
-            else f"Passage:\n{passage}\n\nQuestion: {question}\nDoes the passage directly state the answer?")
-    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM[lang]),
+    return (f"【资料】\n{passage}\n\n【问题】{question}\n" if lang == "zh"
+            else f"Passage:\n{passage}\n\nQuestion: {question}\n")
+
+
+def _support_ask(answer: str, lang: str) -> str:
+    return (f"【回答】{answer}\n资料是否支持这个回答？" if lang == "zh"
+            else f"Proposed answer: {answer}\nDoes the passage support this answer?")
+
+
+def _prompt(system: str, user: str) -> str:
+    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=system),
                    ChatMessage(role=MessageRole.USER, content=user)])
+
+
+def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
+    ask = "资料是否直接给出了答案？" if lang == "zh" else "Does the passage directly state the answer?"
+    return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang) + ask)
 
 
 def support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:
     """Asked after the answer is written: a concrete claim is easier for a small model to check than a question."""
-    passage = "\n".join(sentences)
-    user = (f"【资料】\n{passage}\n\n【问题】{question}\n【回答】{answer}\n资料是否支持这个回答？" if lang == "zh"
-            else f"Passage:\n{passage}\n\nQuestion: {question}\nProposed answer: {answer}\n"
-                 "Does the passage support this answer?")
-    return chatml([ChatMessage(role=MessageRole.SYSTEM, content=SUPPORT_SYSTEM[lang]),
-                   ChatMessage(role=MessageRole.USER, content=user)])
+    return _prompt(SUPPORT_SYSTEM[lang], _judged_turn(question, sentences, lang) + _support_ask(answer, lang))
+
+
+def quick_support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:
+    """The same question under the judge's system message: it starts as the judge's prompt does up to the question,
+    so llama.cpp's prompt cache holds all but the answer (~40 tokens evaluated instead of ~200). It separates less
+    sharply than `support_prompt`, so it only lets through the answers it is sure of (rag/grounding.py)."""
+    return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang) + _support_ask(answer, lang))
 
 
 def yes_probability(top: list[tuple[str, float]]) -> float | None:
@@ -80,6 +97,10 @@ class AnswerabilityJudge:
     def support(self, question: str, sentences: list[str], answer: str, lang: str) -> float | None:
         """P(the sentences support this answer to the question); None when the model cannot be asked."""
         return self._yes(support_prompt(question, sentences, answer, lang))
+
+    def quick_support(self, question: str, sentences: list[str], answer: str, lang: str) -> float | None:
+        """`support` asked cheaply, right after `probability` on the same sentences (its prompt is cached)."""
+        return self._yes(quick_support_prompt(question, sentences, answer, lang))
 
     def _yes(self, prompt: str) -> float | None:
         body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 10}

@@ -36,6 +36,18 @@ class FixedJudge:
         return self.p
 
 
+class TwoStageJudge(FixedJudge):
+    """A quick support check that answers `quick`, a full one that answers `p`."""
+
+    def __init__(self, quick, p):
+        super().__init__(p)
+        self.quick = quick
+
+    def quick_support(self, question, sentences, answer, lang):
+        self.asked.append(("quick", answer))
+        return self.quick
+
+
 def test_answers_when_every_check_passes():
     ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
     verdict = _policy().decide(ev.question, ev)
@@ -122,6 +134,22 @@ def test_key_term_coverage_is_idf_weighted_and_stems_english():
     assert "many" not in terms and "staff" in terms and "employ" in terms
     coverage, missing = weighted_coverage(["staff", "employ"], "The library employed 40 people.", Idf())
     assert coverage == pytest.approx(0.25) and missing == ["staff"]
+
+
+def test_the_full_support_check_is_asked_only_when_the_quick_one_is_not_sure():
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    policy = GroundingPolicy(GroundingSettings(pairs={"en-en": LOOSE.model_copy(
+        update={"min_support": 0.5, "sure_support": 0.85})}))
+    policy.decide(ev.question, ev)
+    draft = _draft("Maria Lopez chairs the board.[1]")
+    sure = TwoStageJudge(quick=0.9, p=0.1)
+    assert policy.decide(ev.question, ev, draft, judge=sure).answer  # the quick check is sure: no full check
+    assert sure.asked == [("quick", "Maria Lopez chairs the board.")]
+    unsure = TwoStageJudge(quick=0.8, p=0.1)
+    verdict = policy.decide(ev.question, ev, draft, judge=unsure)
+    assert verdict.reason == "unsupported" and len(unsure.asked) == 2  # the full check decides
+    assert policy.decide(ev.question, ev, draft, judge=TwoStageJudge(quick=0.8, p=0.6)).answer
+    assert policy.decide(ev.question, ev, draft, judge=TwoStageJudge(quick=None, p=0.1)).reason == "unsupported"
 
 
 def test_contradiction_needs_another_year_in_the_sentence():

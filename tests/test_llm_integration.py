@@ -42,6 +42,28 @@ def test_local_model_streams_before_the_final_answer(local_pipeline):
     assert "2024" in events[-1][1].answer
 
 
+def test_the_check_after_the_answer_reuses_the_judges_prompt_from_llama_cpps_cache(local_pipeline):
+    """The quick support check starts as the judge's prompt does: llama.cpp evaluates only the answer and what follows."""
+    import httpx
+
+    from rag.judge import judge_prompt, quick_support_prompt
+
+    judge = local_pipeline.backend("local").judge
+    sentences = ["3月7日，日本与英国正式启动经济版“2+2”机制，日本外务大臣岩屋毅、经济产业大臣武藤容治和英国外交大臣拉米、"
+                 "商业和贸易大臣雷诺兹在东京主持召开首次会议。", "英国于2024年12月正式加入CPTPP，成为首个加入该协定的欧洲国家。"]
+    question = "日英首次经济版“2+2”会议在哪里召开？"
+
+    def timings(prompt):
+        body = {"model": "local", "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 10}
+        return httpx.post(judge.url, json=body, timeout=120).json()["timings"]
+
+    asked = timings(judge_prompt(question, sentences, "zh"))
+    checked = timings(quick_support_prompt(question, sentences, "会议在东京召开。", "zh"))
+    judge_tokens = asked["prompt_n"] + asked["cache_n"]
+    assert checked["cache_n"] >= judge_tokens - 12  # all but the judge's own last line ("资料是否直接给出了答案？")
+    assert checked["prompt_n"] < judge_tokens / 2
+
+
 def test_openai_backend_against_a_real_openai_compatible_server(local_pipeline, indexed_settings, corpus_text):
     """llama.cpp's own OpenAI-compatible server (the local model's) on loopback, through OpenAILike."""
     from rag.llm import LocalServer

@@ -67,13 +67,17 @@ def test_a_question_the_documents_do_not_answer_is_refused_without_asking_the_mo
 
 
 class SupportJudge:
-    """Answers every answerability question yes and every support question with a fixed probability."""
+    """Answers every answerability question yes and every support question (quick or full) with a fixed probability."""
 
     def __init__(self, support: float):
-        self.p, self.checked = support, []
+        self.p, self.checked, self.quick = support, [], []
 
     def probability(self, question, sentences, lang):
         return 1.0
+
+    def quick_support(self, question, sentences, answer, lang):
+        self.quick.append(answer)
+        return self.p
 
     def support(self, question, sentences, answer, lang):
         self.checked.append(answer)
@@ -88,7 +92,9 @@ def test_an_answer_the_model_does_not_find_supported_is_refused(pipeline, model,
         r = pipeline.ask(AskRequest(question="员工入职满五年后有多少天带薪年假？"))
     finally:
         backend.judge = None
-    assert judge.checked == ["员工入职满五年后享有15天带薪年假。"] and len(model.prompts) == 1
+    answer = "员工入职满五年后享有15天带薪年假。"
+    # the quick check is asked first; only when it is not sure does the full check decide
+    assert judge.quick == [answer] and judge.checked == ([answer] if refused else []) and len(model.prompts) == 1
     assert (r.refused, r.reason) == ((True, "unsupported") if refused else (False, "grounded"))
 
 
