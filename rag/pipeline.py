@@ -138,9 +138,9 @@ class Pipeline:
     def _list_evidence(self, question: str, evidence: EvidenceSet, corpus) -> list[Evidence] | None:
         """For a list question whose evidence introduces a list: the intro and every item after it. The intro is
         the best sentence, or a close runner-up that announces the kind of thing asked for ("以下三个目标：").
-        Any question whose close evidence only announces a list ("…以下工作：") gets the list; a question of manner
-        ("怎样筹集的") whose best sentence states a total gets the sentences that share it out. Sentences in the
-        question's language are tried first."""
+        Any question whose best sentence only announces a list ("…以下工作：") gets the list; a question of manner
+        ("怎样筹集的") whose best sentence states a total gets the sentences that share it out. For a list question,
+        sentences in the question's language are tried first."""
         if not evidence.ranked:
             return None
         if not asks_for_list(question):
@@ -149,11 +149,12 @@ class Pipeline:
             if asks_how(question) and (items := breakdown(best, view.text, view.chunk_at, question)):
                 first = [best] if best.end <= items[0].start else []  # the total, when it is stated before its shares
                 return first + [as_evidence(i, best.score) for i in items]
-            for intro in sorted(evidence.selected(), key=lambda e: e.lang != evidence.lang):
-                if announces_only(intro.text):
-                    view = DocumentView(corpus.chunks, intro.doc_id)
-                    if items := list_items(intro, view.text, view.chunk_at, question):
-                        return [intro] + [as_evidence(i, intro.score) for i in items]
+            # only the best sentence: a runner-up that announces a list is not what a question of another kind
+            # asks ("Who was the UK Foreign Secretary…?" beside "会议内容聚焦于四大领域:")
+            if announces_only(best.text):
+                view = DocumentView(corpus.chunks, best.doc_id)
+                if items := list_items(best, view.text, view.chunk_at, question):
+                    return [best] + [as_evidence(i, best.score) for i in items]
             return None
         ranked = [e for e in evidence.ranked if not is_title(e)] or evidence.ranked  # a title introduces nothing
         close = {id(e) for e in ranked[:3] if e.score >= CLOSE * ranked[0].score}

@@ -154,3 +154,31 @@ def test_a_list_question_is_answered_with_the_sentence_that_names_the_asked_kind
     r = lists_pipeline.ask(AskRequest(question="云岭电水壶附带哪些配件？"))
     assert not r.refused and [c.text for c in r.citations] == ["随机配件包括以下几种：滤网一个、清洁刷一把、说明书一本。"]
     assert all(k in r.answer for k in ("滤网", "清洁刷", "说明书"))
+
+
+MEETING = ("部长会议纪要\n"
+           "3月7日，双方在东京举行首次部长会议，英方由外交大臣拉米和商业大臣雷诺兹出席。会议内容聚焦于两大领域：\n"
+           "一是经济安全。\n"
+           "二是能源合作。\n")
+
+
+def test_a_question_of_another_kind_is_not_answered_with_a_list_a_runner_up_announces(tmp_path):
+    from rag.evidence import Evidence, EvidenceSet
+
+    meeting = fake_pipeline(tmp_path, {"meeting.txt": MEETING})
+    corpus = meeting.corpus.get()
+    doc_id = meeting.store.list_documents()[0].doc_id
+
+    def sentence(text, score):
+        start = MEETING.index(text)
+        chunk_id, (_, meta) = next((c, v) for c, v in corpus.chunks.items()
+                                   if int(v[1]["start"]) <= start < int(v[1]["end"]))
+        return Evidence(doc_id, chunk_id, start, start + len(text), text, meta.get("section", ""), score, 0.5, 0.8,
+                        0, lang="zh")
+
+    who = sentence("3月7日，双方在东京举行首次部长会议，英方由外交大臣拉米和商业大臣雷诺兹出席。", 0.80)
+    intro = sentence("会议内容聚焦于两大领域：", 0.78)
+    question = "英方由哪位外交大臣出席会议？"
+    assert meeting._list_evidence(question, EvidenceSet(question, "zh", [who, intro]), corpus) is None
+    listed = meeting._list_evidence("会议内容聚焦于什么？", EvidenceSet(question, "zh", [intro, who]), corpus)
+    assert [e.text for e in listed] == ["会议内容聚焦于两大领域：", "一是经济安全。", "二是能源合作。"]
