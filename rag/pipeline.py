@@ -20,7 +20,7 @@ from rag.compose import (DocumentView, announces_asked, announces_only, as_evide
 from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
-from rag.evidence import Evidence, EvidenceScorer, EvidenceSet
+from rag.evidence import Evidence, EvidenceScorer, EvidenceSet, asked_types
 from rag.grounding import GroundingPolicy
 from rag.retrieval import CorpusCache, HybridRetriever
 from rag.schema import AskRequest, AskResponse, RetrievedChunk
@@ -149,9 +149,9 @@ class Pipeline:
             if asks_how(question) and (items := breakdown(best, view.text, view.chunk_at, question)):
                 first = [best] if best.end <= items[0].start else []  # the total, when it is stated before its shares
                 return first + [as_evidence(i, best.score) for i in items]
-            # only the best sentence: a runner-up that announces a list is not what a question of another kind
-            # asks ("Who was the UK Foreign Secretary…?" beside "会议内容聚焦于四大领域:")
-            if announces_only(best.text):
+            # only the best sentence, and only for a question that asks for no particular kind of value: a list is
+            # not what "Who was the UK Foreign Secretary…?" asks, though "会议内容聚焦于四大领域:" may rank first
+            if not asked_types(question) and announces_only(best.text):
                 view = DocumentView(corpus.chunks, best.doc_id)
                 if items := list_items(best, view.text, view.chunk_at, question):
                     return [best] + [as_evidence(i, best.score) for i in items]

@@ -180,5 +180,7 @@ def test_a_question_of_another_kind_is_not_answered_with_a_list_a_runner_up_anno
     intro = sentence("会议内容聚焦于两大领域：", 0.78)
     question = "英方由哪位外交大臣出席会议？"
     assert meeting._list_evidence(question, EvidenceSet(question, "zh", [who, intro]), corpus) is None
+    # the announcing sentence may even rank first for a "who" question: still no list
+    assert meeting._list_evidence(question, EvidenceSet(question, "zh", [intro, who]), corpus) is None
     listed = meeting._list_evidence("会议内容聚焦于什么？", EvidenceSet(question, "zh", [intro, who]), corpus)
     assert [e.text for e in listed] == ["会议内容聚焦于两大领域：", "一是经济安全。", "二是能源合作。"]
