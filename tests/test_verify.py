@@ -111,10 +111,14 @@ def test_across_languages_the_embedding_vouches_only_above_its_threshold():
     assert embedder.calls == 2
 
 
-def test_a_chinese_name_of_the_sources_written_in_pinyin_can_be_vouched_for_an_invented_one_cannot():
+def vouched(text: str) -> tuple[Evidence, Verifier]:
+    """A Chinese source and a verifier whose embedding always vouches for it: only the other checks can fail."""
     unit = np.ones(4, dtype=np.float32) / 2.0
-    leader = ev("项目负责人为县水务集团副总经理周立群。", vector=unit)
-    verifier = Verifier(FixedEmbedder(unit))
+    return ev(text, vector=unit), Verifier(FixedEmbedder(unit))
+
+
+def test_a_chinese_name_of_the_sources_written_in_pinyin_can_be_vouched_for_an_invented_one_cannot():
+    leader, verifier = vouched("项目负责人为县水务集团副总经理周立群。")
     question = "Who leads the project?"
     assert verifier.support("The project is led by Zhou Liqun.", [leader], question).evidence is leader
     assert verifier.support("It is led by Zhou Li-qun, the deputy manager.", [leader], question) is not None
@@ -165,9 +169,7 @@ def test_the_same_value_with_a_compatible_unit_is_supported(answer, evidence):
 
 
 def test_units_are_compared_only_within_one_language():
-    unit = np.ones(4, dtype=np.float32) / 2.0
-    near = ev("考研报名人数为438万人。", vector=unit)
-    verifier = Verifier(FixedEmbedder(unit))
+    near, verifier = vouched("考研报名人数为438万人。")
     question = "How many people registered for the graduate exam?"
     assert verifier.support("4.38 million people registered for the graduate exam.", [near], question).evidence is near
     assert verifier.support("4.83 million people registered for the graduate exam.", [near], question) is None
