@@ -9,7 +9,10 @@ what `rag/config.py` ships; the test splits are never read here.
 `--support DIR` calibrates the check made after an LLM has answered (`min_support`): DIR is the output of
 `rag eval --config local` on a calibration split; every answer it gave is shown to the judge with its evidence, and
 the threshold that refuses the most unanswerable questions while losing at most `--max-correct-loss` of the right
-answers is searched per language pair (refusing a wrong answer costs nothing: it was not right either).
+answers is searched per language pair (refusing a wrong answer costs nothing: it was not right either). Each
+answer is also shown to the quick form of the check (rag/judge.py), and `sure_support` is set one grid step above
+the highest quick P(yes) among the answers the full check refuses, so the quick form lets through only answers the
+full check would keep: every decision stays the same.
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ class Answered:
     refused: bool
     correct: bool
     supported: float | None = None
+    quick: float | None = None  # P(yes) of the quick form of the check
 
 
 def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> list[Answered]:
@@ -167,6 +171,9 @@ def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> lis
                 if key not in cache:
                     cache[key] = judge.support(q, sentences, answer, ev.lang)
                 case.supported = cache[key]
+                if "quick " + key not in cache:
+                    cache["quick " + key] = judge.quick_support(q, sentences, answer, ev.lang)
+                case.quick = cache["quick " + key]
             cases.append(case)
     return cases
 
@@ -194,6 +201,22 @@ def search_support(cases: list[Answered], max_correct_loss: float) -> tuple[floa
         if best is None or key > best[0]:
             best = (key, t, got)
     return best[1], best[2]
+
+
+SURE_STEP = 0.05
+
+
+def search_sure_support(cases: list[Answered], min_support: float) -> tuple[float, float]:
+    """The quick check's `sure_support`: one grid step above the highest quick P(yes) among the answers the full
+    check refuses (0: the check refuses none, nothing to guard), and the share of answers the full check is then
+    still asked for."""
+    refused = [c.quick for c in cases if c.supported is not None and c.supported < min_support and c.quick is not None]
+    if not refused or min_support <= 0:
+        return 0.0, 0.0
+    sure = min(round(float(np.ceil((max(refused) + SURE_STEP) / SURE_STEP) * SURE_STEP), 3), 1.0)
+    asked = [c for c in cases if c.supported is not None]
+    still = sum(c.quick is None or c.quick < sure for c in asked)
+    return sure, still / max(len(asked), 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 t, got = search_support(sub, args.max_correct_loss)
             as_run = support_outcome(sub, 0.0)
+            sure, still = search_sure_support(sub, t)
             print(f"{pair}: {len(sub)} questions; as run: " + " ".join(f"{k}={v:.3f}" for k, v in as_run.items())
-                  + f"; min_support={t}: " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
+                  + f"; min_support={t}: " + " ".join(f"{k}={v:.3f}" for k, v in got.items())
+                  + f"; sure_support={sure} (full check still asked for {still:.0%} of the answers)")
         return 0
     if not args.dataset:
         parser.error("--dataset or --support is required")

@@ -79,7 +79,8 @@ class PairThresholds(BaseModel):
 # sure_support: the quick check (the same question under the judge's system message, so llama.cpp reuses the judge's
 # cached prompt) separates less sharply (at its best no-loss threshold zh-zh refusals fall 0.812 -> 0.750), but on the
 # same calibration answers every one the full check refuses has a quick P(yes) at most 0.78: at 0.85 (a margin above)
-# the full check is asked for 21% of the answers and every calibration decision is the same.
+# the full check is asked for 21% of the answers and every calibration decision is the same (`evals.calibrate
+# --support` prints this choice: one 0.05 step above the highest quick P among the refused answers).
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,

@@ -307,6 +307,17 @@ def test_support_threshold_refuses_unanswerables_without_losing_right_answers():
     assert t == 0.725 and got["refusal"] == 0.75 and got["correct"] == 0.6
 
 
+def test_sure_support_lets_through_only_answers_the_full_check_keeps():
+    from evals.calibrate import Answered, search_sure_support
+
+    cases = [Answered("zh-zh", False, False, True, full, quick) for full, quick in
+             ((0.95, 0.97), (0.9, 0.6), (0.5, 0.776), (0.4, 0.3))] + [Answered("zh-zh", True, True, False)]
+    sure, still = search_sure_support(cases, min_support=0.825)
+    assert sure == 0.85  # one step above 0.776, the highest quick P among the two the full check refuses
+    assert still == 0.75  # only the first answer is let through by the quick form
+    assert search_sure_support(cases, min_support=0.0) == (0.0, 0.0)
+
+
 def test_split_by_document_keeps_a_document_in_one_half_and_pinned_ones_in_calibration():
     from evals.build_datasets import split_by_document
 
