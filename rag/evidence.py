@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from llama_index.core.schema import NodeWithScore
@@ -62,6 +63,19 @@ _LATIN_TOKEN = re.compile(r"^[a-z][a-z'-]+$")
 _SUFFIXES = ("ingly", "edly", "ing", "iest", "ies", "ied", "est", "ers", "ed", "es", "er", "ly", "s", "y", "e")
 
 
+@lru_cache(maxsize=1)
+def _snowball():
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
+def porter_stem(word: str) -> str:
+    """nltk's Snowball (Porter 2) stem: derivations the crude stem below misses ("coordinator" ~ "coordinates",
+    "donation" ~ "donated")."""
+    return _snowball().stem(word)
+
+
 def stem(word: str) -> str:
     """A crude English stem for matching ("employs" ~ "employed", "busiest" ~ "busy"), never shorter than 4."""
     for suffix in _SUFFIXES:
@@ -103,7 +117,9 @@ def key_terms(question: str) -> list[str]:
 def term_in(term: str, text_lower: str) -> bool:
     if term in text_lower:
         return True
-    return bool(_LATIN_TOKEN.match(term)) and stem(term) in text_lower
+    if not _LATIN_TOKEN.match(term):
+        return False
+    return stem(term) in text_lower or len(root := porter_stem(term)) >= 4 and root in text_lower
 
 
 def weighted_coverage(terms: list[str], text: str, bm25: BM25) -> tuple[float, list[str]]:
