@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Evidence, EvidenceSet, asked_types, fills, is_title_line, key_terms, numbers_agree
+from rag.evidence import Evidence, EvidenceSet, asked_types, fills, is_title_line, key_terms, numbers_agree, term_in
 
 
 def ev(text: str, score: float, start: int, doc_id: str = "d", lang: str = "zh") -> Evidence:
@@ -89,3 +89,10 @@ def test_a_chunk_that_starts_inside_a_sentence_does_not_open_a_title_line():
     chunk = "ended at noon\nThe council adjourned.\n"
     assert is_title_line(chunk, 0, len("ended at noon"), at_document_start=False) is False
     assert is_title_line(chunk, 0, len("ended at noon"), at_document_start=True) is True
+
+
+def test_an_english_key_term_is_covered_by_another_form_of_its_word():
+    assert term_in("coordinator", "she coordinates the volunteers")  # Snowball: both "coordin"
+    assert term_in("employs", "the library employed 40 people")  # the crude stem: "employ"
+    assert term_in("donation", "residents donated 300 books")
+    assert not term_in("coordinator", "she leads the volunteers") and not term_in("staff", "40 people work there")
