@@ -285,11 +285,11 @@ class HybridRetriever(BaseRetriever):
         # other language would never be retrieved. Its best chunks get `cross_language_chunks` of the k places.
         slots = min(self.settings.cross_language_chunks, k - 1)
         other = self._other_language_docs(query_bundle.query_str, corpus) if slots and dense else []
-        if other:
-            other_set = set(other)
-            held = sum(corpus.chunks[c][1]["doc_id"] in other_set for c in chosen)
+        other_set = set(other)
+        held = sum(corpus.chunks[c][1]["doc_id"] in other_set for c in chosen) if other else slots
+        if held < slots:  # the other language's places are not filled yet: one more search, in its documents only
             cross = [(c, s) for c, s in self._dense(query_bundle, corpus, slots, other) if c not in chosen]
-            extra = cross[:max(0, slots - held)]
+            extra = cross[:slots - held]
             for rank, (cid, _) in enumerate(extra):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
             chosen = chosen[:k - len(extra)] + [cid for cid, _ in extra]
