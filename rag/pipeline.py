@@ -33,6 +33,11 @@ CLOSE = 0.85  # a runner-up this close to the best is quoted with it (EvidenceSe
 LIST_RUNNERS_UP = 2  # how far below the best sentence a list question looks for the sentence that introduces its list
 
 
+def _document(corpus, doc_id: str) -> DocumentView:
+    """One document's text and chunk lookup, built from that document's chunks only."""
+    return DocumentView(corpus.document_chunks(doc_id), doc_id)
+
+
 class Pipeline:
     def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
@@ -145,16 +150,18 @@ class Pipeline:
             return None
         if not asks_for_list(question):
             best = evidence.ranked[0]
-            view = DocumentView(corpus.chunks, best.doc_id)
-            if asks_how(question) and (items := breakdown(best, view.text, view.chunk_at, question)):
-                first = [best] if best.end <= items[0].start else []  # the total, when it is stated before its shares
-                return first + [as_evidence(i, best.score) for i in items]
+            how = asks_how(question)
             # only the best sentence, and only for a question that asks for no particular kind of value: a list is
             # not what "Who was the UK Foreign Secretary…?" asks, though "会议内容聚焦于四大领域:" may rank first
-            if not asked_types(question) and announces_only(best.text):
-                view = DocumentView(corpus.chunks, best.doc_id)
-                if items := list_items(best, view.text, view.chunk_at, question):
-                    return [best] + [as_evidence(i, best.score) for i in items]
+            announced = not asked_types(question) and announces_only(best.text)
+            if not (how or announced):
+                return None  # most questions: no document view to build
+            view = _document(corpus, best.doc_id)
+            if how and (items := breakdown(best, view.text, view.chunk_at, question)):
+                first = [best] if best.end <= items[0].start else []  # the total, when it is stated before its shares
+                return first + [as_evidence(i, best.score) for i in items]
+            if announced and (items := list_items(best, view.text, view.chunk_at, question)):
+                return [best] + [as_evidence(i, best.score) for i in items]
             return None
         ranked = [e for e in evidence.ranked if not is_title(e)] or evidence.ranked  # a title introduces nothing
         close = {id(e) for e in ranked[:3] if e.score >= CLOSE * ranked[0].score}
@@ -168,13 +175,13 @@ class Pipeline:
                 continue
             if named and inline_list(intro.text):  # "随机配件包括以下几种：量杯一个、饭勺一把…": the list itself
                 return [intro]
-            view = DocumentView(corpus.chunks, intro.doc_id)
+            view = _document(corpus, intro.doc_id)
             items = (list_items(intro, view.text, view.chunk_at, question, counted=counts[id(intro)])
                      or breakdown(intro, view.text, view.chunk_at, question))
             if items:
                 return [intro] + [as_evidence(i, intro.score) for i in items]
         for e in ranked[:LIST_RUNNERS_UP + 2]:  # an item found first: its paragraph's opening sentence counts the kind
-            view = DocumentView(corpus.chunks, e.doc_id)
+            view = _document(corpus, e.doc_id)
             intro = paragraph_opening(e, view.text, view.chunk_at)
             if intro and counts_asked(intro.text, question):
                 items = list_items(as_evidence(intro, e.score), view.text, view.chunk_at, question, counted=True)
@@ -203,7 +210,7 @@ class Pipeline:
             verdict = self.policy.decide(part, evidence)
             verdicts.append(verdict)
             if verdict.answer:
-                title = DocumentView(corpus.chunks, evidence.ranked[0].doc_id).text.split("\n", 1)[0]
+                title = _document(corpus, evidence.ranked[0].doc_id).text.split("\n", 1)[0]
                 composed.append(self._list_evidence(part, evidence, corpus)
                                 or [naming_part(evidence, terms, part, title)])
             else:

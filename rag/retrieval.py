@@ -78,6 +78,10 @@ class _Corpus:
             out.setdefault(detect_lang("".join(parts)[:4000]), []).append(doc_id)
         return out
 
+    def document_chunks(self, doc_id: str) -> dict[str, tuple[str, dict]]:
+        """One document's chunks (from `spans`: no scan of every chunk of the index)."""
+        return {cid: self.chunks[cid] for _, _, cid in self.spans.get(doc_id, ())}
+
     def derive(self) -> "_Corpus":
         """Compute the lookups derived from the chunks before readers or the pickler see this corpus: filled in
         lazily, they would change it while `_save` pickles it ("dictionary changed size during iteration")."""
