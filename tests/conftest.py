@@ -93,7 +93,10 @@ def indexed_copy(indexed_settings, tmp_path) -> Settings:
     if CHROMA_URL:
         Store(indexed_settings).copy_into(Store(settings))
     else:
-        shutil.copytree(indexed_settings.data_dir, settings.data_dir)
+        # the assembled model (1.1 GB) is only read: the copy links to it instead of holding another one
+        shutil.copytree(indexed_settings.data_dir, settings.data_dir, ignore=shutil.ignore_patterns("models"))
+        if indexed_settings.models_path.is_dir():
+            settings.models_path.symlink_to(indexed_settings.models_path, target_is_directory=True)
     return settings
 
 
