@@ -50,6 +50,9 @@ class PairThresholds(BaseModel):
     sure_support: float = Field(0.0, ge=0, le=1, description="With min_support: the quick support check (sharing the "
                                 "judge's cached prompt) at or above this lets the answer through without the full "
                                 "check (0 = always the full check).")
+    span_check: bool = Field(False, description="With an LLM backend: the model also copies the span of the evidence "
+                             "that answers; none, or one not in the evidence, that only repeats the question or "
+                             "lacks the asked kind of value → refuse (no_answer_span).")
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from dataclasses import dataclass
 from contextlib import nullcontext
 
 import httpx
@@ -30,6 +32,14 @@ SUPPORT_SYSTEM = {"zh": "判断【回答】是否由【资料】明确支持，�
                   "en": "Decide whether the passage clearly supports the proposed answer and the answer actually "
                         "responds to the question. Reply only yes or no."}
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
+# Asked to copy the answer, a small model that finds none says so more reliably than it says "no" to a yes/no
+# question; what it copies can then be checked against the evidence (rag/grounding.py).
+EXTRACT_SYSTEM = {"zh": "从【资料】中原样摘录能回答【问题】的最短片段。资料没有给出答案时，只回答“无”。",
+                  "en": "Copy from the passage the shortest span that answers the question. If the passage does not "
+                        "state the answer, reply only NONE."}
+_EXTRACT_ASK = {"zh": "答案片段（没有就回答“无”）：", "en": "Answer span (or NONE):"}
+_NONE = re.compile(r"^\W*(?:none|no answer|n/a|无|没有)\W*$", re.I)
+EXTRACT_TOKENS = 24  # a span, not an answer: a longer one is cut, and only its words are checked
 
 
 def _judged_turn(question: str, sentences: list[str], lang: str) -> str:
@@ -63,6 +73,22 @@ def quick_support_prompt(question: str, sentences: list[str], answer: str, lang:
     so llama.cpp's prompt cache holds all but the answer (~40 tokens evaluated instead of ~200). It separates less
     sharply than `support_prompt`, so it only lets through the answers it is sure of (rag/grounding.py)."""
     return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang) + _support_ask(answer, lang))
+
+
+def extract_prompt(question: str, sentences: list[str], lang: str) -> str:
+    return _prompt(EXTRACT_SYSTEM[lang], _judged_turn(question, sentences, lang) + _EXTRACT_ASK[lang])
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the model copied as the answer: `span` is empty when it said the passage has none."""
+    span: str
+
+
+def extraction(text: str) -> Extraction:
+    """The model's reply read as a span: its first line, unquoted; "NONE" / "无" (or nothing) is no span."""
+    line = text.strip().split("\n")[0].strip().strip("\"'“”‘’「」`")
+    return Extraction("" if not line or _NONE.match(line) else line)
 
 
 def yes_probability(top: list[tuple[str, float]]) -> float | None:
@@ -102,13 +128,25 @@ class AnswerabilityJudge:
         """`support` asked cheaply, right after `probability` on the same sentences (its prompt is cached)."""
         return self._yes(quick_support_prompt(question, sentences, answer, lang))
 
+    def extract(self, question: str, sentences: list[str], lang: str) -> Extraction | None:
+        """The shortest span of the sentences that answers the question, as the model copies it; None when the
+        model cannot be asked."""
+        choice = self._complete(extract_prompt(question, sentences, lang), EXTRACT_TOKENS, logprobs=False)
+        return None if choice is None else extraction(choice.get("text") or "")
+
     def _yes(self, prompt: str) -> float | None:
-        body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 10}
+        choice = self._complete(prompt, 1)
+        return None if choice is None else yes_probability(_first_token_alternatives(choice))
+
+    def _complete(self, prompt: str, max_tokens: int, logprobs: bool = True) -> dict | None:
+        body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, "stop": ["\n"]}
+        if logprobs:
+            body["logprobs"] = 10
         try:
             with self.gate.turn() if self.gate is not None else nullcontext():
                 r = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
             r.raise_for_status()
-            return yes_probability(_first_token_alternatives(r.json()["choices"][0]))
+            return r.json()["choices"][0]
         except Exception as exc:  # a judge that fails makes no judgement; the other checks still apply
             log.warning("answerability judge failed: %s", exc)
             return None

@@ -5,8 +5,8 @@ import pytest
 from rag.backends.base import Draft
 from rag.config import GroundingSettings, PairThresholds
 from rag.evidence import Evidence, EvidenceSet, asked_types, contradicted, fills, key_terms, weighted_coverage
-from rag.grounding import GroundingPolicy
-from rag.judge import _first_token_alternatives, yes_probability
+from rag.grounding import GroundingPolicy, span_fails
+from rag.judge import Extraction, _first_token_alternatives, yes_probability
 from rag.schema import Citation
 
 LOOSE = PairThresholds(min_score=0.5, min_coverage=0.6, strong=0.8, min_judge=0.3)
@@ -34,6 +34,18 @@ class FixedJudge:
     def support(self, question, sentences, answer, lang):
         self.asked.append((question, sentences, answer, lang))
         return self.p
+
+
+class SpanJudge(FixedJudge):
+    """A judge that says `p` and, asked to copy the answer, copies `span` (None: the model cannot be asked)."""
+
+    def __init__(self, p, span):
+        super().__init__(p)
+        self.span = span
+
+    def extract(self, question, sentences, lang):
+        self.asked.append(("extract", question, sentences, lang))
+        return None if self.span is None else Extraction(self.span)
 
 
 class TwoStageJudge(FixedJudge):
@@ -212,3 +224,39 @@ def test_an_answer_the_judge_finds_unsupported_is_refused():
     assert policy.decide(ev.question, ev, _draft("Maria Lopez.[1]"), judge=FixedJudge(None)).answer  # judge failed
     judge = FixedJudge(0.0)  # without a threshold the judge is not asked
     assert _policy().decide(ev.question, ev, _draft("Maria Lopez.[1]"), judge=judge).answer and judge.asked == []
+
+
+@pytest.mark.parametrize("span, answers, why", [
+    ("Maria Lopez", True, ""),
+    ("", False, "no span"),
+    ("Ann Lee", False, "not in the evidence"),  # copied from nowhere
+    ("the board", False, "only repeats the question"),
+    ("chaired", False, "gives no person"),  # in the evidence, new, but not a name
+    (None, True, ""),  # the model could not be asked: no judgement
+])
+def test_the_span_the_model_copies_must_answer_from_the_evidence(span, answers, why):
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    policy = GroundingPolicy(GroundingSettings(pairs={"en-en": LOOSE.model_copy(update={"span_check": True})}))
+    judge = SpanJudge(0.9, span)
+    verdict = policy.decide(ev.question, ev, judge=judge)
+    assert verdict.answer is answers and judge.asked[-1] == ("extract", ev.question, [ev.ranked[0].text], "en")
+    if not answers:
+        assert verdict.reason == "no_answer_span" and why in verdict.detail
+
+
+def test_the_span_is_not_asked_for_when_the_judge_refuses_or_the_pair_does_not_check_it():
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    checked = GroundingPolicy(GroundingSettings(pairs={"en-en": LOOSE.model_copy(update={"span_check": True})}))
+    judge = SpanJudge(0.1, "")
+    assert checked.decide(ev.question, ev, judge=judge).reason == "judged_unanswerable" and len(judge.asked) == 1
+    judge = SpanJudge(0.9, "")
+    assert _policy().decide(ev.question, ev, judge=judge).answer and len(judge.asked) == 1  # span_check off
+
+
+def test_a_copied_span_may_differ_from_the_evidence_by_punctuation_and_a_particle():
+    sentences = ["英国于2024年12月正式加入CPTPP。"]
+    assert span_fails("英国哪一年加入CPTPP？", "2024年12月", sentences) == ""
+    assert span_fails("英国何时加入CPTPP？", "英国于2024年12月 正式加入 CPTPP", sentences) == ""
+    assert "not in the evidence" in span_fails("英国哪一年加入CPTPP？", "2023年", sentences)
+    assert "repeats" in span_fails("英国哪一年加入CPTPP？", "CPTPP", sentences)
+    assert "year" in span_fails("英国哪一年加入CPTPP？", "正式加入", sentences)
