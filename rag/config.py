@@ -50,9 +50,11 @@ class PairThresholds(BaseModel):
     sure_support: float = Field(0.0, ge=0, le=1, description="With min_support: the quick support check (sharing the "
                                 "judge's cached prompt) at or above this lets the answer through without the full "
                                 "check (0 = always the full check).")
-    span_check: bool = Field(False, description="With an LLM backend: the model also copies the span of the evidence "
-                             "that answers; none, or one not in the evidence, that only repeats the question or "
-                             "lacks the asked kind of value → refuse (no_answer_span).")
+    max_none: float = Field(0.0, ge=0, le=1, description="With min_judge: the model is also asked to copy the span of "
+                            "the evidence that answers; its P(there is none) at or above this, or a copied span that "
+                            "is not in the evidence → refuse (no_answer_span). 0 = not asked.")
+    sure_judge: float = Field(1.0, ge=0, le=1, description="With max_none: a judge's P(yes) at or above this is sure "
+                              "enough; the span is not asked for (it costs a second prompt).")
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -87,7 +89,7 @@ class PairThresholds(BaseModel):
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,
-                            sure_support=0.85),
+                            sure_support=0.85, max_none=0.6, sure_judge=0.9),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,

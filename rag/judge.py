@@ -39,6 +39,7 @@ EXTRACT_SYSTEM = {"zh": "从【资料】中原样摘录能回答【问题】的�
                         "state the answer, reply only NONE."}
 _EXTRACT_ASK = {"zh": "答案片段（没有就回答“无”）：", "en": "Answer span (or NONE):"}
 _NONE = re.compile(r"^\W*(?:none|no answer|n/a|无|没有)\W*$", re.I)
+_NONE_START = re.compile(r"^(?:NON|Non|non|无$|没)")  # a first token of "NONE" / "无" / "没有"
 EXTRACT_TOKENS = 24  # a span, not an answer: a longer one is cut, and only its words are checked
 
 
@@ -81,14 +82,23 @@ def extract_prompt(question: str, sentences: list[str], lang: str) -> str:
 
 @dataclass(frozen=True)
 class Extraction:
-    """What the model copied as the answer: `span` is empty when it said the passage has none."""
+    """What the model copied as the answer: `span` is empty when it said the passage has none; `none` is the
+    probability its reply starts by saying so (from the first token's top alternatives; None when not given)."""
     span: str
+    none: float | None = None
 
 
-def extraction(text: str) -> Extraction:
+def extraction(text: str, top: list[tuple[str, float]] | None = None) -> Extraction:
     """The model's reply read as a span: its first line, unquoted; "NONE" / "无" (or nothing) is no span."""
     line = text.strip().split("\n")[0].strip().strip("\"'“”‘’「」`")
-    return Extraction("" if not line or _NONE.match(line) else line)
+    return Extraction("" if not line or _NONE.match(line) else line, none_probability(top) if top else None)
+
+
+def none_probability(top: list[tuple[str, float]]) -> float | None:
+    """The share of the first token's top alternatives that start saying the passage has no answer."""
+    total = sum(math.exp(lp) for _, lp in top)
+    none = sum(math.exp(lp) for tok, lp in top if _NONE_START.match(tok.strip()))
+    return none / total if total > 0 else None
 
 
 def yes_probability(top: list[tuple[str, float]]) -> float | None:
@@ -131,17 +141,16 @@ class AnswerabilityJudge:
     def extract(self, question: str, sentences: list[str], lang: str) -> Extraction | None:
         """The shortest span of the sentences that answers the question, as the model copies it; None when the
         model cannot be asked."""
-        choice = self._complete(extract_prompt(question, sentences, lang), EXTRACT_TOKENS, logprobs=False)
-        return None if choice is None else extraction(choice.get("text") or "")
+        choice = self._complete(extract_prompt(question, sentences, lang), EXTRACT_TOKENS)
+        return None if choice is None else extraction(choice.get("text") or "", _first_token_alternatives(choice))
 
     def _yes(self, prompt: str) -> float | None:
         choice = self._complete(prompt, 1)
         return None if choice is None else yes_probability(_first_token_alternatives(choice))
 
-    def _complete(self, prompt: str, max_tokens: int, logprobs: bool = True) -> dict | None:
-        body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, "stop": ["\n"]}
-        if logprobs:
-            body["logprobs"] = 10
+    def _complete(self, prompt: str, max_tokens: int) -> dict | None:
+        body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, "stop": ["\n"],
+                "logprobs": 10}
         try:
             with self.gate.turn() if self.gate is not None else nullcontext():
                 r = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
