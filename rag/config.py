@@ -86,6 +86,12 @@ class PairThresholds(BaseModel):
 # same calibration answers every one the full check refuses has a quick P(yes) at most 0.78: at 0.85 (a margin above)
 # the full check is asked for 21% of the answers and every calibration decision is the same (`evals.calibrate
 # --support` prints this choice: one 0.05 step above the highest quick P among the refused answers).
+# max_none / sure_judge (session 7, the span check): the 1.5B judge's yes/no separates poorly, so when it is not sure
+# (P(yes) below sure_judge 0.9) the model is also asked to copy the answer's span; P(its reply says there is none)
+# >= max_none 0.6 or a span that is not in the evidence refuses. On the calibration halves (pre-answer decisions,
+# local judge) zh-zh refused 0.571 -> 0.667 of the unanswerable questions with false refusals unchanged (0.085), and
+# the span was asked for a third of the questions; at sure_judge 1 (always asked) it refused no more. en-en: the
+# model says NONE for many answerable SQuAD questions (false refusals 0.061 -> 0.21 at any setting), so it is off.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,
