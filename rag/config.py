@@ -86,16 +86,16 @@ class PairThresholds(BaseModel):
 # same calibration answers every one the full check refuses has a quick P(yes) at most 0.78: at 0.85 (a margin above)
 # the full check is asked for 21% of the answers and every calibration decision is the same (`evals.calibrate
 # --support` prints this choice: one 0.05 step above the highest quick P among the refused answers).
-# max_none / sure_judge (session 7, the span check): the 1.5B judge's yes/no separates poorly, so when it is not sure
-# (P(yes) below sure_judge 0.9) the model is also asked to copy the answer's span; P(its reply says there is none)
-# >= max_none 0.6 or a span that is not in the evidence refuses. On the calibration halves (pre-answer decisions,
-# local judge) zh-zh refused 0.571 -> 0.667 of the unanswerable questions with false refusals unchanged (0.085), and
-# the span was asked for a third of the questions; at sure_judge 1 (always asked) it refused no more. en-en: the
-# model says NONE for many answerable SQuAD questions (false refusals 0.061 -> 0.21 at any setting), so it is off.
+# max_none / sure_judge (session 7, the span check, off): when the judge passes a question but is not sure (P(yes)
+# below sure_judge), the model also copies the answer's span; P(its reply says there is none) >= max_none, or a span
+# not in the evidence, refuses. On the calibration halves (pre-answer decisions, local judge) zh-zh with max_none 0.6
+# and sure_judge 0.9 refused 0.688 -> 0.750 of the unanswerable questions (+2 of 32) but false refusals rose 0.092 ->
+# 0.118 (+2 of 76, both answered right by the local model): no gain without losing right answers, so it ships off.
+# en-en: the model says NONE for many answerable SQuAD questions (false refusals 0.071 -> 0.19-0.21), no gain.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,
-                            sure_support=0.85, max_none=0.6, sure_judge=0.9),
+                            sure_support=0.85),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.25, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
