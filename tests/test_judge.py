@@ -77,3 +77,11 @@ def test_the_judge_asks_the_server_for_a_short_span_and_reads_its_text(monkeypat
 
     monkeypatch.setattr("rag.judge.httpx.post", fail)
     assert AnswerabilityJudge("http://127.0.0.1:1/v1").extract(QUESTION["zh"], EVIDENCE["zh"], "zh") is None
+
+
+def test_p_none_is_the_share_of_first_tokens_that_start_saying_there_is_none():
+    top = [("无", -0.5), ("202", -1.5), ("NON", -3.0), ("英国", -4.0)]
+    expected = (0.6065 + 0.0498) / (0.6065 + 0.2231 + 0.0498 + 0.0183)
+    assert extraction("无", top).none == pytest.approx(expected, abs=1e-3)
+    assert extraction("无锡", [("无锡", -0.1), ("无", -3.0)]).none < 0.1  # a word that starts with 无 is a span
+    assert extraction("2024年").none is None  # no alternatives given: no probability
