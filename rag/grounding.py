@@ -126,8 +126,8 @@ SPAN_IN_EVIDENCE = 0.8  # share of the span's words the evidence must hold (the 
 
 
 def span_fails(got: Extraction, sentences: list[str], max_none: float) -> str:
-    """Why the model's copy of the answer says the evidence holds none ("" when it does not): the model is likely
-    to say there is none, or the span it copied is not in the evidence. (A span that repeats the question or lacks
+    """Why the model's copy of the answer shows that the evidence does not state it ("" when nothing shows that):
+    the model is likely to say there is none, or the span it copied is not in the evidence. (A span that repeats the question or lacks
     the asked kind also refused answerable questions on the calibration halves: not checked.)"""
     if got.none is not None and got.none >= max_none:
         return f"P(the model finds no answer to copy) {got.none:.2f} ≥ {max_none}"

@@ -5,9 +5,9 @@ probability it gives "yes" separates answerable from unanswerable questions bett
 (evals/README.md, "Calibration"). Once it has answered, "does the passage support this answer?" checks the
 concrete claim; over Chinese sources that refuses more unanswerable questions without losing right answers (over
 English ones it did not separate them); it is asked first in a quick form whose prompt starts as the judge's does,
-so llama.cpp's prompt cache spares re-reading the evidence. One token is generated; its top log-probabilities are
-read from the OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both
-understood).
+so llama.cpp's prompt cache spares re-reading the evidence. One token is generated (a few for `extract`, which asks
+the model to copy the answer's span); its top log-probabilities are read from the OpenAI-compatible `/completions`
+endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
 The grounding policy (rag/grounding.py) decides what the probability means.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import httpx
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -32,8 +32,9 @@ SUPPORT_SYSTEM = {"zh": "判断【回答】是否由【资料】明确支持，�
                   "en": "Decide whether the passage clearly supports the proposed answer and the answer actually "
                         "responds to the question. Reply only yes or no."}
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
-# Asked to copy the answer, a small model that finds none says so more reliably than it says "no" to a yes/no
-# question; what it copies can then be checked against the evidence (rag/grounding.py).
+# Asked to copy the answer, a small model that finds none says so a little more reliably over Chinese sources than it
+# says "no" to the yes/no question (less over English ones); what it copies can be checked against the evidence
+# (rag/grounding.py, `no_answer_span`; off by default, see evals/README.md "Calibration").
 EXTRACT_SYSTEM = {"zh": "从【资料】中原样摘录能回答【问题】的最短片段。资料没有给出答案时，只回答“无”。",
                   "en": "Copy from the passage the shortest span that answers the question. If the passage does not "
                         "state the answer, reply only NONE."}
