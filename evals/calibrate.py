@@ -42,6 +42,8 @@ class Case:
     correct: bool  # the extractive quote holds the answer
     question: str = ""
     judged: float | None = None  # the answerability judge's probability (with --judge)
+    none: float | None = None  # with --judge: P(the model, asked to copy the answer, says there is none)
+    absent: bool = False  # with --judge: the span it copies is not in the evidence
 
 
 def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) -> list[Case]:
@@ -70,9 +72,11 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) 
             type_ok = not kinds or any(all(fills(k, e.text, q) for k in kinds) for e in chosen)
             quote = "".join(e.text for e in chosen)
             correct = not row.unanswerable and answer_correct(quote, turn.answers, turn.any)
-            judged = None
+            judged = none = None
+            absent = False
             if judge is not None:
-                from rag.grounding import JUDGED_SENTENCES
+                from rag.grounding import JUDGED_SENTENCES, span_fails
+                from rag.judge import Extraction
 
                 sentences = [e.text for e in ev.ranked[:JUDGED_SENTENCES]]
                 key = json.dumps([q, sentences], ensure_ascii=False)
@@ -82,16 +86,28 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) 
                         cache = {}
                     cache[key] = p
                 judged = cache[key]
+                if "extract " + key not in cache:
+                    got = judge.extract(q, sentences, ev.lang)
+                    cache["extract " + key] = None if got is None else [got.span, got.none]
+                if cache["extract " + key] is not None:
+                    got = Extraction(*cache["extract " + key])
+                    none, absent = got.none, bool(span_fails(Extraction(got.span), sentences, 1.0))
             cases.append(Case(str(path), ev.pair, row.unanswerable, best.score, best.coverage, best.lexical, best.dense,
-                              contradicted(q, best), type_ok, correct, q, judged))
+                              contradicted(q, best), type_ok, correct, q, judged, none, absent))
     return cases
 
 
 def outcome(cases: list[Case], min_score: float, min_coverage: float, types: bool, contradiction: bool,
-            min_judge: float = 0.0) -> dict:
+            min_judge: float = 0.0, max_none: float = 0.0, sure_judge: float = 1.0) -> dict:
+    """Refused by the evidence gate as rag/grounding.py decides it; `max_none` > 0 adds the span check for a judge
+    below `sure_judge`."""
+    def span_refuses(c: Case) -> bool:
+        unsure = c.judged is None or c.judged < sure_judge
+        return max_none > 0 and unsure and (c.none is not None and c.none >= max_none or c.absent)
+
     refused = np.array([c.score < min_score or c.coverage < min_coverage or (contradiction and c.contradicted)
                         or (types and not c.type_ok) or (c.judged is not None and c.judged < min_judge)
-                        for c in cases])
+                        or span_refuses(c) for c in cases])
     unans = np.array([c.unanswerable for c in cases])
     correct = np.array([c.correct for c in cases])
     n_ans, n_un = max((~unans).sum(), 1), max(unans.sum(), 1)
@@ -104,14 +120,14 @@ def outcome(cases: list[Case], min_score: float, min_coverage: float, types: boo
 
 
 def search(cases: list[Case], max_false_refusal: float, types: bool, contradiction: bool,
-           judge_grid=(0.0,)) -> tuple[float, float, float, dict] | None:
+           judge_grid=(0.0,), span: tuple[float, float] = (0.0, 1.0)) -> tuple[float, float, float, dict] | None:
     """The thresholds that handle the most questions right within the false-refusal budget (ties: the lowest);
     None when no setting keeps false refusals within it (the checks without a threshold already refuse too many)."""
     best = None
     for min_score in np.arange(0.2, 1.0, 0.025):
         for min_coverage in np.arange(0.0, 0.95, 0.05):
             for min_judge in judge_grid:
-                got = outcome(cases, min_score, min_coverage, types, contradiction, min_judge)
+                got = outcome(cases, min_score, min_coverage, types, contradiction, min_judge, *span)
                 if got["false_refusal"] > max_false_refusal:
                     continue
                 key = (got["refusal"] + got["correct"], -min_judge, -min_coverage, -min_score)
@@ -129,7 +145,7 @@ def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
             if judged and th.min_judge > 0:
                 th = th.with_judge()
             got = outcome(sub, th.min_score, th.min_coverage, grounding.check_types, grounding.check_contradiction,
-                          th.min_judge if judged else 0.0)
+                          th.min_judge if judged else 0.0, th.max_none if judged else 0.0, th.sure_judge)
             print(f"{dataset} {pair} ({len(sub)} questions, {sum(c.unanswerable for c in sub)} unanswerable, "
                   f"{'with' if judged else 'without'} judge): " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
     return 0
@@ -279,11 +295,16 @@ def main(argv: list[str] | None = None) -> int:
         now = outcome(sub, th.min_score, th.min_coverage, current.check_types, current.check_contradiction)
         print(f"{pair}: {len(sub)} questions ({sum(c.unanswerable for c in sub)} unanswerable)")
         print(f"  shipped  min_score={th.min_score} min_coverage={th.min_coverage}: {now}")
-        grids = [("no judge", (0.0,))] + ([("judge", tuple(np.arange(0.0, 0.85, 0.05)))] if judge else [])
-        for label, judge_grid in grids:
+        judge_grid = tuple(np.arange(0.0, 0.85, 0.05))
+        grids = [("no judge", (0.0,), (0.0, 1.0))] + ([("judge", judge_grid, (0.0, 1.0))] + [
+            (f"judge+span max_none={n} sure_judge={sj}", judge_grid, (n, sj))
+            for n in (0.5, 0.6, 0.7, 0.8) for sj in (0.9, 0.95, 1.0)] if judge else [])
+        for label, judge_grid, span in grids:
             for types in (False, True):
                 for contradiction in (False, True):
-                    found = search(sub, args.max_false_refusal, types, contradiction, judge_grid)
+                    if label.startswith("judge+span") and not (types and contradiction):
+                        continue  # the span check is searched with the shipped checks only
+                    found = search(sub, args.max_false_refusal, types, contradiction, judge_grid, span)
                     if found is None:
                         print(f"  {label}: types={types!s:5} contradiction={contradiction!s:5} → no setting keeps "
                               f"false refusals ≤ {args.max_false_refusal}")

@@ -50,6 +50,11 @@ class PairThresholds(BaseModel):
     sure_support: float = Field(0.0, ge=0, le=1, description="With min_support: the quick support check (sharing the "
                                 "judge's cached prompt) at or above this lets the answer through without the full "
                                 "check (0 = always the full check).")
+    max_none: float = Field(0.0, ge=0, le=1, description="With min_judge: the model is also asked to copy the span of "
+                            "the evidence that answers; its P(there is none) at or above this, or a copied span that "
+                            "is not in the evidence → refuse (no_answer_span). 0 = not asked.")
+    sure_judge: float = Field(1.0, ge=0, le=1, description="With max_none: a judge's P(yes) at or above this is sure "
+                              "enough; the span is not asked for (it costs a second prompt).")
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -81,6 +86,12 @@ class PairThresholds(BaseModel):
 # same calibration answers every one the full check refuses has a quick P(yes) at most 0.78: at 0.85 (a margin above)
 # the full check is asked for 21% of the answers and every calibration decision is the same (`evals.calibrate
 # --support` prints this choice: one 0.05 step above the highest quick P among the refused answers).
+# max_none / sure_judge (session 7, the span check, off): when the judge passes a question but is not sure (P(yes)
+# below sure_judge), the model also copies the answer's span; P(its reply says there is none) >= max_none, or a span
+# not in the evidence, refuses. On the calibration halves (pre-answer decisions, local judge) zh-zh with max_none 0.6
+# and sure_judge 0.9 refused 0.688 -> 0.750 of the unanswerable questions (+2 of 32) but false refusals rose 0.092 ->
+# 0.118 (+2 of 76, both answered right by the local model): no gain without losing right answers, so it ships off.
+# en-en: the model says NONE for many answerable SQuAD questions (false refusals 0.071 -> 0.19-0.21), no gain.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.6, min_coverage=0.35, strong=0.75,
                             min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.35, min_support=0.825,

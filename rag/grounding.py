@@ -17,6 +17,9 @@ of evals/datasets (see evals/README.md):
   that kind beyond what the question already says;
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
   (rag/judge.py) is below the pair's `min_judge`;
+- `no_answer_span`: with an LLM backend, when the judge is not sure (below `sure_judge`), the model is asked to copy
+  the span of the evidence that answers (rag/judge.py); its probability of saying there is none is at or above the
+  pair's `max_none`, or the span it copies is not in the evidence;
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;
 - `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
@@ -26,15 +29,18 @@ of evals/datasets (see evals/README.md):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.backends.base import Draft
 from rag.config import GroundingSettings
 from rag.evidence import EvidenceSet, asked_types, contradiction, fills
+from rag.judge import Extraction
+from rag.text import tokenize
 from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
-           "model_refused", "echo", "unsupported")
+           "no_answer_span", "model_refused", "echo", "unsupported")
 JUDGED_SENTENCES = 3  # the judge reads the best three sentences, as the model would
 
 
@@ -89,6 +95,12 @@ class GroundingPolicy:
             evidence.judged = p
             if p is not None and p < th.min_judge:
                 return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {th.min_judge}")
+            # a judge that is not sure is checked by asking for the answer itself (a second prompt, so only then)
+            if th.max_none > 0 and (p is None or p < th.sure_judge):
+                sentences = _judged_sentences(evidence)
+                got = judge.extract(question, sentences, evidence.lang)
+                if got is not None and (why := span_fails(got, sentences, th.max_none)):
+                    return Verdict(False, "no_answer_span", why)
         return GROUNDED
 
     def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft, judge=None) -> Verdict:
@@ -107,6 +119,26 @@ class GroundingPolicy:
             if p is not None and p < th.min_support:
                 return Verdict(False, "unsupported", f"P(the evidence supports the answer) {p:.2f} < {th.min_support}")
         return GROUNDED
+
+
+_PUNCT = re.compile(r"[\s\W_]+")
+SPAN_IN_EVIDENCE = 0.8  # share of the span's words the evidence must hold (the model may drop or add a particle)
+
+
+def span_fails(got: Extraction, sentences: list[str], max_none: float) -> str:
+    """Why the model's copy of the answer shows that the evidence does not state it ("" when nothing shows that):
+    the model is likely to say there is none, or the span it copied is not in the evidence. (A span that repeats the question or lacks
+    the asked kind also refused answerable questions on the calibration halves: not checked.)"""
+    if got.none is not None and got.none >= max_none:
+        return f"P(the model finds no answer to copy) {got.none:.2f} ≥ {max_none}"
+    if not got.span:
+        return ""  # it said none, but not with that probability
+    evidence = _PUNCT.sub("", " ".join(sentences)).lower()
+    words = [w for w in tokenize(got.span) if _PUNCT.sub("", w)]
+    if _PUNCT.sub("", got.span).lower() not in evidence and (
+            not words or sum(_PUNCT.sub("", w).lower() in evidence for w in words) < SPAN_IN_EVIDENCE * len(words)):
+        return f"the copied answer “{got.span}” is not in the evidence"
+    return ""
 
 
 def _judged_sentences(evidence: EvidenceSet) -> list[str]:

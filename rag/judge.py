@@ -5,9 +5,9 @@ probability it gives "yes" separates answerable from unanswerable questions bett
 (evals/README.md, "Calibration"). Once it has answered, "does the passage support this answer?" checks the
 concrete claim; over Chinese sources that refuses more unanswerable questions without losing right answers (over
 English ones it did not separate them); it is asked first in a quick form whose prompt starts as the judge's does,
-so llama.cpp's prompt cache spares re-reading the evidence. One token is generated; its top log-probabilities are
-read from the OpenAI-compatible `/completions` endpoint (llama.cpp's format and OpenAI's legacy one are both
-understood).
+so llama.cpp's prompt cache spares re-reading the evidence. One token is generated (a few for `extract`, which asks
+the model to copy the answer's span); its top log-probabilities are read from the OpenAI-compatible `/completions`
+endpoint (llama.cpp's format and OpenAI's legacy one are both understood).
 The grounding policy (rag/grounding.py) decides what the probability means.
 """
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import httpx
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -30,6 +32,16 @@ SUPPORT_SYSTEM = {"zh": "判断【回答】是否由【资料】明确支持，�
                   "en": "Decide whether the passage clearly supports the proposed answer and the answer actually "
                         "responds to the question. Reply only yes or no."}
 _YES, _NO = {"yes", "是"}, {"no", "否", "不"}
+# Asked to copy the answer, a small model that finds none says so a little more reliably over Chinese sources than it
+# says "no" to the yes/no question (less over English ones); what it copies can be checked against the evidence
+# (rag/grounding.py, `no_answer_span`; off by default, see evals/README.md "Calibration").
+EXTRACT_SYSTEM = {"zh": "从【资料】中原样摘录能回答【问题】的最短片段。资料没有给出答案时，只回答“无”。",
+                  "en": "Copy from the passage the shortest span that answers the question. If the passage does not "
+                        "state the answer, reply only NONE."}
+_EXTRACT_ASK = {"zh": "答案片段（没有就回答“无”）：", "en": "Answer span (or NONE):"}
+_NONE = re.compile(r"^\W*(?:none|no answer|n/a|无|没有)\W*$", re.I)
+_NONE_START = re.compile(r"^(?:NON|Non|non|无$|没)")  # a first token of "NONE" / "无" / "没有"
+EXTRACT_TOKENS = 24  # a span, not an answer: a longer one is cut, and only its words are checked
 
 
 def _judged_turn(question: str, sentences: list[str], lang: str) -> str:
@@ -63,6 +75,31 @@ def quick_support_prompt(question: str, sentences: list[str], answer: str, lang:
     so llama.cpp's prompt cache holds all but the answer (~40 tokens evaluated instead of ~200). It separates less
     sharply than `support_prompt`, so it only lets through the answers it is sure of (rag/grounding.py)."""
     return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang) + _support_ask(answer, lang))
+
+
+def extract_prompt(question: str, sentences: list[str], lang: str) -> str:
+    return _prompt(EXTRACT_SYSTEM[lang], _judged_turn(question, sentences, lang) + _EXTRACT_ASK[lang])
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the model copied as the answer: `span` is empty when it said the passage has none; `none` is the
+    probability its reply starts by saying so (from the first token's top alternatives; None when not given)."""
+    span: str
+    none: float | None = None
+
+
+def extraction(text: str, top: list[tuple[str, float]] | None = None) -> Extraction:
+    """The model's reply read as a span: its first line, unquoted; "NONE" / "无" (or nothing) is no span."""
+    line = text.strip().split("\n")[0].strip().strip("\"'“”‘’「」`")
+    return Extraction("" if not line or _NONE.match(line) else line, none_probability(top) if top else None)
+
+
+def none_probability(top: list[tuple[str, float]]) -> float | None:
+    """The share of the first token's top alternatives that start saying the passage has no answer."""
+    total = sum(math.exp(lp) for _, lp in top)
+    none = sum(math.exp(lp) for tok, lp in top if _NONE_START.match(tok.strip()))
+    return none / total if total > 0 else None
 
 
 def yes_probability(top: list[tuple[str, float]]) -> float | None:
@@ -102,13 +139,24 @@ class AnswerabilityJudge:
         """`support` asked cheaply, right after `probability` on the same sentences (its prompt is cached)."""
         return self._yes(quick_support_prompt(question, sentences, answer, lang))
 
+    def extract(self, question: str, sentences: list[str], lang: str) -> Extraction | None:
+        """The shortest span of the sentences that answers the question, as the model copies it; None when the
+        model cannot be asked."""
+        choice = self._complete(extract_prompt(question, sentences, lang), EXTRACT_TOKENS)
+        return None if choice is None else extraction(choice.get("text") or "", _first_token_alternatives(choice))
+
     def _yes(self, prompt: str) -> float | None:
-        body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": 10}
+        choice = self._complete(prompt, 1)
+        return None if choice is None else yes_probability(_first_token_alternatives(choice))
+
+    def _complete(self, prompt: str, max_tokens: int) -> dict | None:
+        body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, "stop": ["\n"],
+                "logprobs": 10}
         try:
             with self.gate.turn() if self.gate is not None else nullcontext():
                 r = httpx.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
             r.raise_for_status()
-            return yes_probability(_first_token_alternatives(r.json()["choices"][0]))
+            return r.json()["choices"][0]
         except Exception as exc:  # a judge that fails makes no judgement; the other checks still apply
             log.warning("answerability judge failed: %s", exc)
             return None

@@ -5,8 +5,8 @@ import pytest
 from rag.backends.base import Draft
 from rag.config import GroundingSettings, PairThresholds
 from rag.evidence import Evidence, EvidenceSet, asked_types, contradicted, fills, key_terms, weighted_coverage
-from rag.grounding import GroundingPolicy
-from rag.judge import _first_token_alternatives, yes_probability
+from rag.grounding import GroundingPolicy, span_fails
+from rag.judge import Extraction, _first_token_alternatives, yes_probability
 from rag.schema import Citation
 
 LOOSE = PairThresholds(min_score=0.5, min_coverage=0.6, strong=0.8, min_judge=0.3)
@@ -34,6 +34,18 @@ class FixedJudge:
     def support(self, question, sentences, answer, lang):
         self.asked.append((question, sentences, answer, lang))
         return self.p
+
+
+class SpanJudge(FixedJudge):
+    """A judge that says `p` and, asked to copy the answer, copies `span` with P(none) `none` (None: cannot be asked)."""
+
+    def __init__(self, p, span, none=0.0):
+        super().__init__(p)
+        self.span, self.none = span, none
+
+    def extract(self, question, sentences, lang):
+        self.asked.append(("extract", question, sentences, lang))
+        return None if self.span is None else Extraction(self.span, self.none)
 
 
 class TwoStageJudge(FixedJudge):
@@ -212,3 +224,42 @@ def test_an_answer_the_judge_finds_unsupported_is_refused():
     assert policy.decide(ev.question, ev, _draft("Maria Lopez.[1]"), judge=FixedJudge(None)).answer  # judge failed
     judge = FixedJudge(0.0)  # without a threshold the judge is not asked
     assert _policy().decide(ev.question, ev, _draft("Maria Lopez.[1]"), judge=judge).answer and judge.asked == []
+
+
+SPAN = LOOSE.model_copy(update={"max_none": 0.6, "sure_judge": 0.9})
+
+
+@pytest.mark.parametrize("span, none, answers, why", [
+    ("Maria Lopez", 0.1, True, ""),
+    ("", 0.7, False, "no answer to copy"),  # the model is likely to find none
+    ("", 0.4, True, ""),  # it said none, but not likely enough
+    ("Maria Lopez", 0.6, False, "no answer to copy"),
+    ("Ann Lee", 0.1, False, "not in the evidence"),  # copied from nowhere
+    ("maria lopez", None, True, ""),  # case and punctuation aside, it is in the evidence
+    (None, None, True, ""),  # the model could not be asked: no judgement
+])
+def test_an_unsure_judge_is_checked_by_the_span_the_model_copies(span, none, answers, why):
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    judge = SpanJudge(0.8, span, none)
+    verdict = GroundingPolicy(GroundingSettings(pairs={"en-en": SPAN})).decide(ev.question, ev, judge=judge)
+    assert verdict.answer is answers and judge.asked[-1] == ("extract", ev.question, [ev.ranked[0].text], "en")
+    if not answers:
+        assert verdict.reason == "no_answer_span" and why in verdict.detail
+
+
+def test_the_span_is_asked_for_only_when_the_judge_passed_but_is_not_sure():
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.")
+    policy = GroundingPolicy(GroundingSettings(pairs={"en-en": SPAN}))
+    for p, asked, reason in [(0.1, 1, "judged_unanswerable"), (0.95, 1, "grounded"), (0.8, 2, "no_answer_span")]:
+        judge = SpanJudge(p, "", 0.9)
+        assert policy.decide(ev.question, ev, judge=judge).reason == reason and len(judge.asked) == asked
+    judge = SpanJudge(0.8, "", 0.9)
+    assert _policy().decide(ev.question, ev, judge=judge).answer and len(judge.asked) == 1  # max_none 0: not asked
+
+
+def test_a_copied_span_may_differ_from_the_evidence_by_punctuation_and_a_particle():
+    sentences = ["英国于2024年12月正式加入CPTPP。"]
+    assert span_fails(Extraction("2024年12月", 0.1), sentences, 0.6) == ""
+    assert span_fails(Extraction("英国于2024年12月 正式加入 CPTPP", 0.1), sentences, 0.6) == ""
+    assert "not in the evidence" in span_fails(Extraction("2023年", 0.1), sentences, 0.6)
+    assert span_fails(Extraction("2024年12月，英国正式加入了CPTPP", 0.1), sentences, 0.6) == ""  # reworded, same words
