@@ -92,7 +92,8 @@ class AskResponse(BaseModel):
     notice: str | None = None
     reason: str = Field("grounded", description=(
         "Why the answer stands or was refused: `grounded`, or a refusal reason from the grounding policy: "
-        "`no_evidence`, `key_term_missing`, `contradiction`, `type_not_filled`, `model_refused`, `echo`."))
+        "`no_evidence`, `key_term_missing`, `contradiction`, `type_not_filled`, `judged_unanswerable`, "
+        "`no_answer_span`, `model_refused`, `echo`, `unsupported` (rag/grounding.py REASONS)."))
 
 
 class DocumentOut(BaseModel):

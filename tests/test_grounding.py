@@ -263,3 +263,12 @@ def test_a_copied_span_may_differ_from_the_evidence_by_punctuation_and_a_particl
     assert span_fails(Extraction("英国于2024年12月 正式加入 CPTPP", 0.1), sentences, 0.6) == ""
     assert "not in the evidence" in span_fails(Extraction("2023年", 0.1), sentences, 0.6)
     assert span_fails(Extraction("2024年12月，英国正式加入了CPTPP", 0.1), sentences, 0.6) == ""  # reworded, same words
+
+
+def test_the_api_schema_names_every_refusal_reason():
+    """API clients read `reason` from the OpenAPI description: a reason added to the policy must be listed there."""
+    from rag.grounding import REASONS
+    from rag.schema import AskResponse
+
+    described = AskResponse.model_fields["reason"].description
+    assert [r for r in REASONS if f"`{r}`" not in described] == []
