@@ -8,8 +8,8 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.83 --fail-under refusal_accuracy=0.70 \
-	--fail-under offset_validity=1.0 --fail-under citation_precision=0.8
+SMOKE_THRESHOLDS := --fail-under hit@3=0.94 --fail-under accuracy=0.83 --fail-under refusal_accuracy=0.65 \
+	--fail-under offset_validity=1.0 --fail-under citation_precision=0.78
 
 # Run again against a Chroma server (`chroma run` on loopback): the store, retrieval, API and scale-out tests.
 SERVER_TESTS := tests/test_retrieval.py tests/test_ingest.py tests/test_api.py tests/test_documents_api.py \

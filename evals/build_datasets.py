@@ -1,6 +1,7 @@
 """Build the committed evaluation sets from public data (deterministic, seeded).
 
     python -m evals.build_datasets --cmrc PATH --squad PATH
+    python -m evals.build_datasets --distractors-zh SOURCE ... --distractors-en SOURCE ...
 
 PATH is the JSON file, or a git directory holding it (a `fetch` mirror has no work tree, so the
 file is read with `git show HEAD:<path>`): CMRC 2018 dev (squad-style-data/cmrc2018_dev.json of
@@ -9,6 +10,12 @@ and evals/datasets/{cmrc_zh,squad_en}/{calibration,test}.jsonl. The hand-written
 (`handmade`, `multipart`, `xling_*`) keep their rows in `rows.jsonl`; this script only splits them, so run it
 again after editing one (`xling_*` by document: a document's rows all go to one half). Unanswerable rows are checked: no answer string (whitespace- and
 case-insensitively) occurs anywhere in the corpus.
+
+`--distractors-zh` / `--distractors-en` write evals/corpora/distractors_{zh,en}/: short passages of
+other articles (a SOURCE is a squad-style JSON file, or `GITDIR:PATH` inside a mirror), one per file, for measuring
+the same questions in a large index of unrelated topics. Articles whose title is a document of cmrc_zh or squad_en
+are skipped (so no held-out passage comes back), and so is any passage that holds an answer of an unanswerable row
+of any set.
 """
 
 from __future__ import annotations
@@ -36,9 +43,23 @@ def read_json(path: Path, kind: str) -> dict:
     path = Path(path)
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
-    text = subprocess.run(["git", f"--git-dir={path}", "show", f"HEAD:{IN_REPO[kind]}"], check=True,
+    return _git_json(path, IN_REPO[kind])
+
+
+def _git_json(git_dir: Path, inner: str) -> dict:
+    text = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"HEAD:{inner}"], check=True,
                           capture_output=True).stdout
     return json.loads(text.decode("utf-8"))
+
+
+def read_source(spec: str) -> dict:
+    """A squad-style JSON file, or `GITDIR:PATH` (PATH inside a mirror without a work tree)."""
+    if Path(spec).is_file():
+        return json.loads(Path(spec).read_text(encoding="utf-8"))
+    git_dir, _, inner = spec.rpartition(":")
+    if not git_dir or not Path(git_dir).is_dir():
+        raise SystemExit(f"{spec}: neither a file nor GITDIR:PATH")
+    return _git_json(Path(git_dir), inner)
 
 
 def zh_sentences(text: str) -> list[tuple[int, int]]:
@@ -310,11 +331,89 @@ def split_handwritten(name: str, by_document: bool = False) -> None:
     load_dataset(source)  # parses
 
 
+DISTRACTOR_CHARS = {"zh": 150, "en": 300}  # a passage: the first run of sentences of at least this many characters
+
+
+def corpus_titles(*names: str) -> set[str]:
+    """The titles (first lines) of the documents of these corpora."""
+    return {f.read_text(encoding="utf-8").split("\n", 1)[0].strip()
+            for name in names for f in sorted((ROOT / "corpora" / name).glob("*.txt"))}
+
+
+def unanswerable_answers() -> set[str]:
+    """Every answer string of an unanswerable row of any committed set (normalised): a distractor must hold none."""
+    keys = set()
+    for f in sorted((ROOT / "datasets").rglob("*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("unanswerable"):
+                keys |= {norm(k) for k in row.get("answers", []) + row.get("any", []) + row.get("absent_answers", [])
+                         if k.strip()}
+    return keys
+
+
+def distractor_passages(articles: list[dict], lang: str, n: int, skip_titles: set[str], banned: set[str],
+                        rng: random.Random) -> list[tuple[str, str]]:
+    """(title, passage) pairs from as many articles as possible: articles in a seeded order, one passage each per
+    round (a random paragraph's first run of sentences of DISTRACTOR_CHARS), until n passages."""
+    split = zh_sentences if lang == "zh" else en_sentences
+    pools = []
+    for art in articles:
+        title = art["title"].replace("_", " ").strip()
+        if not title or title in skip_titles:
+            continue
+        options = []
+        for p in art["paragraphs"]:
+            ctx = p["context"].strip()
+            spans = passages(split(ctx), DISTRACTOR_CHARS[lang])
+            passage = ctx[spans[0][0]:spans[0][1]].strip() if spans else ""
+            flat = norm(passage)
+            if len(passage) >= DISTRACTOR_CHARS[lang] and not any(k in flat for k in banned):
+                options.append(passage)
+        if options:
+            rng.shuffle(options)
+            pools.append((title, options))
+    rng.shuffle(pools)
+    out: list[tuple[str, str]] = []
+    round_ = 0
+    while len(out) < n and any(len(opts) > round_ for _, opts in pools):
+        out += [(title, opts[round_]) for title, opts in pools if len(opts) > round_][: n - len(out)]
+        round_ += 1
+    return out
+
+
+def build_distractors(lang: str, sources: list[str], n: int = 200) -> None:
+    """evals/corpora/distractors_{lang}/: n short passages of articles no eval set is about, one file each."""
+    rng = random.Random(SEED + (2 if lang == "zh" else 3))
+    articles, seen = [], set()
+    for spec in sources:
+        for art in read_source(spec)["data"]:
+            if art["title"] not in seen:  # the same article in two sources counts once
+                seen.add(art["title"])
+                articles.append(art)
+    chosen = distractor_passages(articles, lang, n, corpus_titles("cmrc_zh", "squad_en"), unanswerable_answers(), rng)
+    folder = ROOT / "corpora" / f"distractors_{lang}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.txt"):
+        old.unlink()
+    for i, (title, passage) in enumerate(chosen):
+        (folder / f"distractors_{lang}-{i:03d}.txt").write_text(f"{title}\n\n{passage}\n", encoding="utf-8")
+    print(f"distractors_{lang}: {len(chosen)} passages of {len({t for t, _ in chosen})} articles")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cmrc", type=Path, help="cmrc2018_dev.json (squad style) or a git dir holding it")
     parser.add_argument("--squad", type=Path, help="dev-v2.0.json or a git dir holding data/dev-v2.0.json")
+    parser.add_argument("--distractors-zh", nargs="+", metavar="SOURCE",
+                        help="squad-style JSON files (or GITDIR:PATH) for evals/corpora/distractors_zh")
+    parser.add_argument("--distractors-en", nargs="+", metavar="SOURCE", help="the same for distractors_en")
     args = parser.parse_args()
+    if args.distractors_zh or args.distractors_en:
+        for lang, sources in (("zh", args.distractors_zh), ("en", args.distractors_en)):
+            if sources:
+                build_distractors(lang, sources)
+        return
     if args.cmrc:
         build_cmrc(args.cmrc)
     if args.squad:

@@ -4,7 +4,9 @@ Each question of the given datasets is retrieved and scored once; the policy's c
 threshold (contradiction, asked type) are evaluated once; then a grid over each language pair's `min_score` and
 `min_coverage` is searched for the most questions handled right (answerable: not refused and the extractive quote
 holds the answer; unanswerable: refused), with false refusals kept at or below `--max-false-refusal`. The result is
-what `rag/config.py` ships; the test splits are never read here.
+what `rag/config.py` ships; the test splits are never read here. With `--corpus PATH ...` every question is asked
+again in one index of those documents (all corpora plus evals/corpora/distractors_*: a large index of unrelated
+topics), and a setting must keep the false-refusal budget in both indexes; both indexes' rates count.
 
 `--support DIR` calibrates the check made after an LLM has answered (`min_support`): DIR is the output of
 `rag eval --config local` on a calibration split; every answer it gave is shown to the judge with its evidence, and
@@ -44,9 +46,11 @@ class Case:
     judged: float | None = None  # the answerability judge's probability (with --judge)
     none: float | None = None  # with --judge: P(the model, asked to copy the answer, says there is none)
     absent: bool = False  # with --judge: the span it copies is not in the evidence
+    index: str = "own"  # "own": the dataset's own corpus; "large": the --corpus index
 
 
-def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) -> list[Case]:
+def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
+            corpus_override: list[Path] | None = None) -> list[Case]:
     from evals.harness import eval_index
     from rag.evidence import asked_types, contradicted, fills
     from rag.pipeline import Pipeline
@@ -54,7 +58,8 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) 
     cases: list[Case] = []
     for path in paths:
         rows, _ = load_dataset(path)
-        corpus = corpus_for(path)
+        corpus = corpus_override or corpus_for(path)
+        index = "large" if corpus_override else "own"
         pipeline = Pipeline(eval_index(corpus, settings) if corpus else settings)
         snapshot = pipeline.corpus.get()
         for row in rows:
@@ -64,7 +69,8 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) 
             q = turn.question
             ev = pipeline.scorer.score(q, pipeline.retriever(snapshot=snapshot).retrieve(q), snapshot.bm25)
             if not ev.ranked:
-                cases.append(Case(str(path), ev.pair, row.unanswerable, 0.0, 0.0, 0.0, 0.0, False, False, False, q))
+                cases.append(Case(str(path), ev.pair, row.unanswerable, 0.0, 0.0, 0.0, 0.0, False, False, False, q,
+                                  index=index))
                 continue
             best = ev.ranked[0]
             kinds = asked_types(q)
@@ -93,7 +99,7 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None) 
                     got = Extraction(*cache["extract " + key])
                     none, absent = got.none, bool(span_fails(Extraction(got.span), sentences, 1.0))
             cases.append(Case(str(path), ev.pair, row.unanswerable, best.score, best.coverage, best.lexical, best.dense,
-                              contradicted(q, best), type_ok, correct, q, judged, none, absent))
+                              contradicted(q, best), type_ok, correct, q, judged, none, absent, index))
     return cases
 
 
@@ -122,15 +128,18 @@ def outcome(cases: list[Case], min_score: float, min_coverage: float, types: boo
 def search(cases: list[Case], max_false_refusal: float, types: bool, contradiction: bool,
            judge_grid=(0.0,), span: tuple[float, float] = (0.0, 1.0)) -> tuple[float, float, float, dict] | None:
     """The thresholds that handle the most questions right within the false-refusal budget (ties: the lowest);
-    None when no setting keeps false refusals within it (the checks without a threshold already refuse too many)."""
+    None when no setting keeps false refusals within it (the checks without a threshold already refuse too many).
+    Cases collected in several indexes (`--corpus`) must each keep the budget, and each index's rates count."""
     best = None
+    indexes = [[c for c in cases if c.index == i] for i in sorted({c.index for c in cases})]
     for min_score in np.arange(0.2, 1.0, 0.025):
         for min_coverage in np.arange(0.0, 0.95, 0.05):
             for min_judge in judge_grid:
-                got = outcome(cases, min_score, min_coverage, types, contradiction, min_judge, *span)
-                if got["false_refusal"] > max_false_refusal:
+                each = [outcome(sub, min_score, min_coverage, types, contradiction, min_judge, *span) for sub in indexes]
+                if any(o["false_refusal"] > max_false_refusal for o in each):
                     continue
-                key = (got["refusal"] + got["correct"], -min_judge, -min_coverage, -min_score)
+                got = outcome(cases, min_score, min_coverage, types, contradiction, min_judge, *span)
+                key = (sum(o["refusal"] + o["correct"] for o in each), -min_judge, -min_coverage, -min_score)
                 if best is None or key > best[0]:
                     best = (key, round(float(min_score), 3), round(float(min_coverage), 2), round(float(min_judge), 2), got)
     return None if best is None else (best[1], best[2], best[3], best[4])
@@ -138,15 +147,15 @@ def search(cases: list[Case], max_false_refusal: float, types: bool, contradicti
 
 def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
     """The shipped thresholds applied to each dataset (per pair), as the pipeline's evidence gate would."""
-    for dataset in sorted({c.dataset for c in cases}):
-        for pair in sorted({c.pair for c in cases if c.dataset == dataset}):
-            sub = [c for c in cases if c.dataset == dataset and c.pair == pair]
+    for dataset, index in sorted({(c.dataset, c.index) for c in cases}):
+        for pair in sorted({c.pair for c in cases if c.dataset == dataset and c.index == index}):
+            sub = [c for c in cases if c.dataset == dataset and c.pair == pair and c.index == index]
             th = grounding.thresholds(pair)
             if judged and th.min_judge > 0:
                 th = th.with_judge()
             got = outcome(sub, th.min_score, th.min_coverage, grounding.check_types, grounding.check_contradiction,
                           th.min_judge if judged else 0.0, th.max_none if judged else 0.0, th.sure_judge)
-            print(f"{dataset} {pair} ({len(sub)} questions, {sum(c.unanswerable for c in sub)} unanswerable, "
+            print(f"{dataset}{' (large index)' if index == 'large' else ''} {pair} ({len(sub)} questions, {sum(c.unanswerable for c in sub)} unanswerable, "
                   f"{'with' if judged else 'without'} judge): " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
     return 0
 
@@ -243,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", action="append", type=Path, default=[], help="a calibration split")
     parser.add_argument("--support", action="append", type=Path, default=[],
                         help="a `rag eval --config local` output on a calibration split: calibrate min_support")
+    parser.add_argument("--corpus", action="append", type=Path, default=[],
+                        help="also ask every dataset's questions in one index of these files or folders (e.g. all "
+                             "corpora and the distractors): thresholds must then hold in both indexes")
     parser.add_argument("--max-false-refusal", type=float, default=0.08)
     parser.add_argument("--max-correct-loss", type=float, default=0.02,
                         help="with --support: share of right answers the check may turn into refusals")
@@ -283,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dataset:
         parser.error("--dataset or --support is required")
     cases = collect(args.dataset, settings, judge, cache)
+    if args.corpus:
+        cases += collect(args.dataset, settings, judge, cache, corpus_override=args.corpus)
     if args.judge_cache and cache is not None:
         args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     current = settings.grounding

@@ -105,13 +105,14 @@ def asked_for(question: str) -> set[str]:
 
 def key_terms(question: str) -> list[str]:
     """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
-    or the noun right after a question word (the kind of thing asked for), each once."""
+    or the noun right after a question word (the kind of thing asked for), each once. A year is no count: it names
+    when, and evidence about another year does not answer ("2023年的冠军是谁？")."""
     asked_nouns = asked_for(question)
     tokens = tokenize(question)
     asking = [t for t in tokens if t in QUESTION_WORDS or _QUESTION_WORD.match(t)]
     return list(dict.fromkeys(t for t in tokens
-                              if t not in asked_nouns and not _FRAME.match(t) and t not in asking
-                              and not any(t in a for a in asking)))  # "长时间" is part of "多长时间"
+                              if _YEAR.fullmatch(t) or t not in asked_nouns and not _FRAME.match(t)
+                              and t not in asking and not any(t in a for a in asking)))  # "长时间" is in "多长时间"
 
 
 def term_in(term: str, text_lower: str) -> bool:
@@ -122,19 +123,45 @@ def term_in(term: str, text_lower: str) -> bool:
     return stem(term) in text_lower or len(root := porter_stem(term)) >= 4 and root in text_lower
 
 
-def weighted_coverage(terms: list[str], text: str, bm25: BM25) -> tuple[float, list[str]]:
-    """IDF-weighted share of the terms that occur in the text, and the missing terms (rarest first)."""
+# jieba's part-of-speech tags of the words a question is about: nouns (n, nr, ns, nt, nz…), verbal and adjectival
+# nouns, numerals, measure and time words, Latin words and words jieba does not know (x).
+_THING_TAGS = ("n", "vn", "an", "m", "q", "t", "eng", "x")
+OTHER_WORD_WEIGHT = 0.5  # a verb, adverb or other word of the question counts half: answers rephrase them freely
+
+
+def term_weights(question: str, terms: list[str]) -> dict[str, float]:
+    """How much each key term counts for the coverage check, by its form in the question alone: a word that names a
+    thing (a noun, a name, a number, a Latin word) counts 1, any other word OTHER_WORD_WEIGHT. No corpus statistic
+    enters, so a coverage threshold means the same in an index of 7 documents or of 500 (IDF over the index made a
+    question whose distinctive word is missing pass once the topic's words grew rare in a large index)."""
+    import jieba.posseg
+
+    tagged = [(w.lower(), tag) for w, tag in jieba.posseg.cut(question)]
+    weights = {}
+    for term in terms:
+        if re.search(r"[a-z\d]", term):
+            weights[term] = 1.0
+            continue
+        tag = next((t for w, t in tagged if w == term), None) or next((t for w, t in tagged if term in w), "x")
+        weights[term] = 1.0 if tag.startswith(_THING_TAGS) else OTHER_WORD_WEIGHT
+    return weights
+
+
+def weighted_coverage(terms: list[str], text: str, weights: BM25 | dict[str, float]) -> tuple[float, list[str]]:
+    """Weighted share of the terms that occur in the text, and the missing terms (heaviest first). `weights` is a
+    BM25 index (each term weighs its IDF over the index: for ranking sentences) or a term → weight map."""
     text = text.lower()
     total = hit = 0.0
     missing = []
+    weigh = weights.__getitem__ if isinstance(weights, dict) else weights.idf
     for term in terms:
-        w = bm25.idf(term)
+        w = weigh(term)
         total += w
         if term_in(term, text):
             hit += w
         else:
             missing.append((w, term))
-    return (hit / total if total else 0.0), [t for _, t in sorted(missing, reverse=True)]
+    return (hit / total if total else 0.0), [t for _, t in sorted(missing, key=lambda m: -m[0])]
 
 
 def asked_types(question: str) -> list[str]:
@@ -155,8 +182,8 @@ class Evidence:
     chunk_rank: int
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
     context: str = field(default="", repr=False, compare=False)  # its chunk, section title and document name
-    coverage: float = 0.0  # IDF-weighted share of the question's key terms in the sentence, those only in its context half
-    missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, rarest first
+    coverage: float = 0.0  # share of the question's key terms (by term_weights) in the sentence, those only in its context half
+    missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, heaviest first
     lang: str = "zh"
 
 
@@ -326,6 +353,7 @@ class EvidenceScorer:
         if not chunks:
             return result
         terms = key_terms(question)
+        weights = term_weights(question, terms)
         q_vec = np.asarray(self.embedder.get_query_embedding(question), dtype=np.float32)
         vectors = _sentences_of(self.store, chunks)
         kinds = [k for k in asked_types(question) if k not in ("person", "place")]
@@ -345,9 +373,10 @@ class EvidenceScorer:
                 s_lang = doc_lang
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
-                lexical, _ = weighted_coverage(terms, sentence, bm25)
-                in_context, missing = weighted_coverage(terms, sentence + "\n" + context, bm25)
-                coverage = (lexical + in_context) / 2  # a term only in the context (a year, a pronoun's name) counts half
+                lexical, _ = weighted_coverage(terms, sentence, bm25)  # ranks: IDF tells a sentence about the topic
+                in_sentence, _ = weighted_coverage(terms, sentence, weights)
+                in_context, missing = weighted_coverage(terms, sentence + "\n" + context, weights)
+                coverage = (in_sentence + in_context) / 2  # a term only in the context (a year, a name) counts half
                 dense_n = min(max((dense - self.dense_floor[pair_lang]) / self.dense_span[pair_lang], 0.0), 1.0)
                 w_lex = self.lexical_weight[pair_lang]
                 score = w_lex * lexical + (1 - w_lex) * dense_n + 0.05 / (rank + 1)

@@ -9,8 +9,8 @@ source language) in `Settings.grounding`, calibrated on the calibration halves
 of evals/datasets (see evals/README.md):
 
 - `no_evidence`: the best sentence scores below the pair's floor;
-- `key_term_missing`: the question's key terms, weighted by IDF over the corpus, are not covered by the best
-  sentence and its context (its chunk, section title and document name);
+- `key_term_missing`: the question's key terms, weighted by their form in the question (rag/evidence.py
+  `term_weights`), are not covered by the best sentence and its context (its chunk, section title and document name);
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
   English question is negated and the evidence only affirms;
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
