@@ -43,6 +43,18 @@ def dev_rows() -> list[dict]:
     return [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+class NoSentenceVectors:
+    """A store without sentence vectors: evidence scores are lexical only (EvidenceScorer unit tests)."""
+
+    def sentence_vectors(self, spans):
+        return {}
+
+
+class ZeroEmbedder:
+    def get_query_embedding(self, text):
+        return [0.0, 0.0]
+
+
 # Set by `make test-server`: the same tests then run against a Chroma server instead of the embedded store.
 CHROMA_URL = os.environ.get("RAG_TEST_CHROMA_URL") or None
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import rag.config as config
+from conftest import NoSentenceVectors, ZeroEmbedder
 
 
 def test_in_a_checkout_the_data_dir_is_dot_rag_beside_the_code():
@@ -33,18 +34,6 @@ def test_serve_ui_is_a_setting(monkeypatch):
     assert config.Settings(_env_file=None).serve_ui is False
 
 
-class _NoSentenceVectors:
-    """A store without sentence vectors: evidence scores are lexical only."""
-
-    def sentence_vectors(self, spans):
-        return {}
-
-
-class _ZeroEmbedder:
-    def get_query_embedding(self, text):
-        return [0.0, 0.0]
-
-
 def test_the_evidence_scorer_takes_its_tuning_from_settings(monkeypatch):
     from llama_index.core.schema import NodeWithScore, TextNode
 
@@ -59,7 +48,7 @@ def test_the_evidence_scorer_takes_its_tuning_from_settings(monkeypatch):
     bm25 = BM25.build(["d:0"], [text])
 
     def best(tuning) -> float:
-        scorer = EvidenceScorer(_NoSentenceVectors(), _ZeroEmbedder(), tuning)
+        scorer = EvidenceScorer(NoSentenceVectors(), ZeroEmbedder(), tuning)
         return scorer.score("英国哪一年加入CPTPP？", [chunk], bm25).ranked[0].score
 
     assert best(tuned) == pytest.approx(2 * best(config.EvidenceSettings())) and best(tuned) > 0

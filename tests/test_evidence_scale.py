@@ -7,22 +7,11 @@ import random
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
+from conftest import NoSentenceVectors, ZeroEmbedder
 from rag.bm25 import BM25
 from rag.config import GroundingSettings
 from rag.evidence import EvidenceScorer, key_terms, term_weights, weighted_coverage
 from rag.grounding import GroundingPolicy
-
-
-class _NoSentenceVectors:
-    """A store without sentence vectors: evidence scores are lexical only."""
-
-    def sentence_vectors(self, spans):
-        return {}
-
-
-class _ZeroEmbedder:
-    def get_query_embedding(self, text):
-        return [0.0, 0.0]
 
 
 TOPIC = [
@@ -48,7 +37,7 @@ def _chunks(texts: list[str]) -> list[NodeWithScore]:
 
 def _best(question: str, index_texts: list[str]):
     bm25 = BM25.build([f"d{i}:0" for i in range(len(index_texts))], index_texts)
-    scorer = EvidenceScorer(_NoSentenceVectors(), _ZeroEmbedder())
+    scorer = EvidenceScorer(NoSentenceVectors(), ZeroEmbedder())
     return scorer.score(question, _chunks(TOPIC), bm25)  # the same retrieved chunks in both indexes
 
 
