@@ -367,7 +367,12 @@ class Verifier:
 
     def verify(self, answer: str, evidence: list[Evidence], question: str = "",
                numbered: list[Evidence] | None = None) -> list[SupportedSentence]:
-        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence)."""
+        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence).
+
+        A sentence may also rest on a numbered sentence outside `evidence` (one ranked well below the best) when the
+        model cited that very sentence for it: the model pointing at the line that states its claim is the evidence
+        of relevance a rank lacks ("Who chaired the meeting?" → "Mayor Dana Whitfield. [3]" over "Present: Mayor Dana
+        Whitfield (chair);", ranked under the meeting's date line)."""
         numbered = evidence if numbered is None else numbered
         out = []
         for text, numbers in cited_sentences(answer):
@@ -375,6 +380,7 @@ class Verifier:
             if not re.search(r"\w", sentence):
                 continue
             preferred = [numbered[n - 1] for n in numbers if 1 <= n <= len(numbered)]
-            if (s := self.support(sentence, evidence, question, preferred)) is not None:
+            candidates = evidence + [e for e in preferred if not any(e is x for x in evidence)]
+            if (s := self.support(sentence, candidates, question, preferred)) is not None:
                 out.append(s)
         return out

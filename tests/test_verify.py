@@ -187,3 +187,17 @@ def test_units_are_compared_only_within_one_language():
 ])
 def test_quantities_read_value_and_unit(text, expected):
     assert [(q.value, q.unit) for q in quantities(text)] == expected
+
+
+def test_a_low_ranked_sentence_supports_only_the_answer_that_cites_it():
+    """Below the relevance share a sentence is no evidence, unless the model cited it for that very claim."""
+    date = ev("Tuesday, March 11, 2025, 6:30 p.m., Council Chambers, City Hall")
+    members = ev("Council Members J. Ortiz, P. Nguyen, R. Baker and S. Greene;", start=70)
+    present = ev("Present: Mayor Dana Whitfield (chair);", start=140)
+    v = Verifier(FixedEmbedder(np.zeros(3, dtype=np.float32)))
+    question = "Who chaired the Riverton City Council meeting of March 11, 2025?"
+    numbered = [date, members, present]
+    got = v.verify("Mayor Dana Whitfield. [3]", [date], question, numbered)
+    assert [(s.text, s.evidence) for s in got] == [("Mayor Dana Whitfield.", present)]
+    assert v.verify("Mayor Dana Whitfield.", [date], question, numbered) == []  # not cited: not relevant enough
+    assert v.verify("Mayor Dana Whitfield. [2]", [date], question, numbered) == []  # cited, but it does not say so
