@@ -367,12 +367,7 @@ class Verifier:
 
     def verify(self, answer: str, evidence: list[Evidence], question: str = "",
                numbered: list[Evidence] | None = None) -> list[SupportedSentence]:
-        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence).
-
-        A sentence may also rest on a numbered sentence outside `evidence` (one ranked well below the best), in its
-        own language, when the model cited that very sentence for it: the model pointing at the line that states its claim is the evidence
-        of relevance a rank lacks ("Who chaired the meeting?" → "Mayor Dana Whitfield. [3]" over "Present: Mayor Dana
-        Whitfield (chair);", ranked under the meeting's date line)."""
+        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence)."""
         numbered = evidence if numbered is None else numbered
         out = []
         for text, numbers in cited_sentences(answer):
@@ -380,9 +375,6 @@ class Verifier:
             if not re.search(r"\w", sentence):
                 continue
             preferred = [numbered[n - 1] for n in numbers if 1 <= n <= len(numbered)]
-            # only by its words: across languages embeddings rate any on-topic sentence as similar
-            lang = detect_lang(sentence)
-            candidates = evidence + [e for e in preferred if not any(e is x for x in evidence) and e.lang == lang]
-            if (s := self.support(sentence, candidates, question, preferred)) is not None:
+            if (s := self.support(sentence, evidence, question, preferred)) is not None:
                 out.append(s)
         return out
