@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 
@@ -16,9 +17,30 @@ def norm(text: str) -> str:
     return _SPACE.sub("", text).lower()
 
 
+# Formatting that does not change what an answer says: a thousands separator ("612,000" / "612000") and any
+# punctuation between words (quotes, apostrophes, hyphens, commas, full stops: '"cellular" and "humoral"' /
+# "cellular and humoral", "polynomial-time" / "polynomial time"). A point or comma between digits that is not a
+# thousands separator ("2.4", "1,2") and a dash between digits ("1990-1995") stay, so no number changes value.
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")  # hyphens, en and em dashes, minus sign: one "-"
+_KEPT = re.compile(r"(?<=\d)[.,-](?=\d)")
+_MEANINGFUL = set("%‰#&@/\\*§")  # punctuation by Unicode's category that says something ("15%", "A/B")
+
+
+def answer_norm(text: str) -> str:
+    """Text for the answer check: width-folded (NFKC), lower-cased, without whitespace, thousands separators or
+    punctuation, except a point, comma or dash between digits and signs that carry meaning."""
+    text = _DASHES.sub("-", unicodedata.normalize("NFKC", text))
+    text = _THOUSANDS.sub("", norm(text))
+    kept = {m.start() for m in _KEPT.finditer(text)}
+    return "".join(ch for i, ch in enumerate(text)
+                   if i in kept or ch in _MEANINGFUL or not unicodedata.category(ch).startswith("P"))
+
+
 def answer_correct(answer: str, answers: list[str], any_of: list[str]) -> bool:
-    a = norm(answer)
-    return all(norm(k) in a for k in answers) and (not any_of or any(norm(k) in a for k in any_of))
+    """Every key in `answers` and one of `any_of` appears in the answer, up to case, whitespace and punctuation."""
+    a = answer_norm(answer)
+    return all(answer_norm(k) in a for k in answers) and (not any_of or any(answer_norm(k) in a for k in any_of))
 
 
 def first_hit_rank(retrieved_texts: list[str], evidence: str) -> int | None:

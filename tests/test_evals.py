@@ -16,6 +16,17 @@ def test_answer_correct_is_whitespace_and_case_insensitive():
     assert not answer_correct("in Osaka", [], ["Tokyo", "东京"])
 
 
+def test_answer_correct_ignores_punctuation_and_thousands_separators_but_no_number_changes():
+    assert answer_correct("The cellular and humoral theories of immunity.", ['"cellular" and "humoral"'], [])
+    assert answer_correct("a polynomial-time reduction", ["polynomial time"], [])
+    assert answer_correct("Mi’kmaq and the Abenaki", ["Mi'kmaq and the Abenaki"], [])
+    assert answer_correct("612000 passengers", ["612,000"], []) and answer_correct("３月３１日", [], ["3月31日"])
+    assert not answer_correct("2.4 million", ["24"], [])  # a decimal point stays
+    assert not answer_correct("pages 1,2", ["12"], [])  # a comma that is no thousands separator stays
+    assert not answer_correct("1990-1995", ["19901995"], [])  # so does a dash between digits
+    assert not answer_correct("15 people", ["15%"], [])  # a sign that says something stays
+
+
 def test_first_hit_rank_and_citation_support():
     assert first_hit_rank(["abc", "x 2024 年", "2024年"], "2024年") == 2
     assert first_hit_rank(["abc"], "2024") is None
