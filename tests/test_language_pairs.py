@@ -64,3 +64,12 @@ def test_an_english_question_over_chinese_sources_keeps_its_worked_example():
     messages = build_messages("How many days is the holiday?", chinese, "en")
     assert "answer in English" in messages[0].content
     assert [m.role.value for m in messages] == ["system", "user", "assistant", "user"]
+
+
+def test_quoted_english_sentences_keep_a_space_between_them_and_chinese_ones_run_on():
+    english = _evidence("How long is the holiday?", "en", ["The holiday lasts 8 days.", "It starts on May 1."], "en")
+    english.ranked[1].score = english.ranked[0].score  # both close enough to be quoted
+    assert quote(english).text == "According to the documents: The holiday lasts 8 days.[1] It starts on May 1.[2]"
+    chinese = _evidence("假期多长？", "zh", ["假期共8天。", "从5月1日开始。"], "zh")
+    chinese.ranked[1].score = chinese.ranked[0].score
+    assert quote(chinese).text == "假期共8天。[1]从5月1日开始。[2]"

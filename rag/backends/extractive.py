@@ -26,7 +26,8 @@ def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentenc
     question_lang = evidence.lang
     chosen = sentences or evidence.selected(max_sentences)
     citations = cite(chosen)
-    body = "".join(f"{c.text}[{c.n}]" for c in citations)
+    body = "".join(("" if i == 0 or (e.lang == "zh" and chosen[i - 1].lang == "zh") else " ") + f"{c.text}[{c.n}]"
+                   for i, (e, c) in enumerate(zip(chosen, citations)))  # Chinese sentences run on; others need a space
     other = sorted({e.lang for e in chosen} - {question_lang})  # the quoted sentences' own languages say
     if not other:
         text = body if question_lang == "zh" else f"According to the documents: {body}"
