@@ -70,6 +70,7 @@ def _snowball():
     return SnowballStemmer("english")
 
 
+@lru_cache(maxsize=4096)  # asked for every key term of every retrieved sentence
 def porter_stem(word: str) -> str:
     """nltk's Snowball (Porter 2) stem: derivations the crude stem below misses ("coordinator" ~ "coordinates",
     "donation" ~ "donated")."""
@@ -151,13 +152,19 @@ def weighted_coverage(terms: list[str], text: str, weights: BM25 | dict[str, flo
     """Weighted share of the terms that occur in the text, and the missing terms (heaviest first). `weights` is a
     BM25 index (each term weighs its IDF over the index: for ranking sentences) or a term → weight map."""
     text = text.lower()
+    return weigh_found(terms, [term_in(term, text) for term in terms], weights)
+
+
+def weigh_found(terms: list[str], found: list[bool], weights: BM25 | dict[str, float]) -> tuple[float, list[str]]:
+    """`weighted_coverage` for terms already looked up (`found[i]`: terms[i] occurs), so one lookup serves several
+    weightings."""
     total = hit = 0.0
     missing = []
     weigh = weights.__getitem__ if isinstance(weights, dict) else weights.idf
-    for term in terms:
+    for term, present in zip(terms, found):
         w = weigh(term)
         total += w
-        if term_in(term, text):
+        if present:
             hit += w
         else:
             missing.append((w, term))
@@ -362,6 +369,7 @@ class EvidenceScorer:
             meta = c.node.metadata
             text, base = c.node.get_content(), int(meta["start"])
             context = "\n".join((text, meta.get("section", ""), str(meta.get("doc_name", ""))))
+            context_lower = context.lower()
             doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
@@ -373,9 +381,12 @@ class EvidenceScorer:
                 s_lang = doc_lang
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
-                lexical, _ = weighted_coverage(terms, sentence, bm25)  # ranks: IDF tells a sentence about the topic
-                in_sentence, _ = weighted_coverage(terms, sentence, weights)
-                in_context, missing = weighted_coverage(terms, sentence + "\n" + context, weights)
+                sentence_lower = sentence.lower()
+                in_text = [term_in(t, sentence_lower) for t in terms]
+                around = [here or term_in(t, context_lower) for t, here in zip(terms, in_text)]
+                lexical, _ = weigh_found(terms, in_text, bm25)  # ranks: IDF tells a sentence about the topic
+                in_sentence, _ = weigh_found(terms, in_text, weights)
+                in_context, missing = weigh_found(terms, around, weights)
                 coverage = (in_sentence + in_context) / 2  # a term only in the context (a year, a name) counts half
                 dense_n = min(max((dense - self.dense_floor[pair_lang]) / self.dense_span[pair_lang], 0.0), 1.0)
                 w_lex = self.lexical_weight[pair_lang]
