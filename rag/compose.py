@@ -540,9 +540,23 @@ def missing_note(part: str, lang: str) -> str:
     return MISSING[lang].format(part=part.strip())
 
 
+_SOURCE_LANGUAGE = {"zh": "Chinese", "en": "English"}
+
+
+def across_lead(question_lang: str, quoted: list[Evidence]) -> str:
+    """What introduces a quote in another language than the question's ("" when none is): a quote cannot answer in
+    the question's language, so it says plainly that it is a passage in the source's language."""
+    other = sorted({e.lang for e in quoted} - {question_lang})
+    if not other:
+        return ""
+    return (f"The closest passage in the documents ({_SOURCE_LANGUAGE[other[0]]}): " if question_lang == "en"
+            else "文档中最相关的原文（英文）：")
+
+
 def quote_parts(parts: list[list[Evidence] | str], lang: str) -> tuple[str, list[Evidence]]:
     """Join quoted spans (one list per part) and missing-part notes (strings) into one answer; a span quoted for
-    an earlier part is cited again by its number, not repeated."""
+    an earlier part is cited again by its number, not repeated. Spans in another language than the question's are
+    introduced as such (`across_lead`)."""
     cited: list[Evidence] = []
     pieces: list[str] = []
     for part in parts:
@@ -558,4 +572,4 @@ def quote_parts(parts: list[list[Evidence] | str], lang: str) -> tuple[str, list
                 continue
             cited.append(e)
             pieces.append(f"{e.text}[{len(cited)}]")
-    return ("" if lang == "zh" else " ").join(pieces), cited
+    return across_lead(lang, cited) + ("" if lang == "zh" else " ").join(pieces), cited

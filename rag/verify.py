@@ -313,6 +313,95 @@ def unverifiable_names(sentence: str, question: str, sources: str) -> set[str]:
             and n.lower() not in sources and n not in romanised}
 
 
+# Numbers written in words: an English answer says "six" where a Chinese source writes "六艘"; compared by value only
+# across languages (`anchored_share`), never within one.
+_EN_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty".split())} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+                                          "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12}
+_ZH_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+_ZH_NUMERAL = re.compile(r"[零一二两三四五六七八九十百千]+")
+_MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october november "
+                                      "december".split(), 1)}
+
+
+_MONTH_NAME = re.compile(r"\b(" + "|".join(m.title() for m in _MONTHS) + r")\b")
+
+
+def _dated_months(sentence: str) -> set[int]:
+    """Months the sentence names next to a day ("April 30", "30 April"; "May" alone is often a verb)."""
+    return {_MONTHS[m.group(1).lower()] for m in _MONTH_NAME.finditer(sentence)
+            if re.match(r"\s+\d", sentence[m.end():]) or re.search(r"\d\s+$", sentence[:m.start()])}
+
+
+def _zh_numeral_value(text: str) -> int | None:
+    """"六" → 6, "十二" → 12, "二十" → 20, "三百五十" → 350 (up to 千); None for what is not a numeral."""
+    total, digit = 0, None
+    for ch in text:
+        if ch in _ZH_DIGIT:
+            digit = _ZH_DIGIT[ch]
+        else:
+            total += (1 if digit is None else digit) * {"十": 10, "百": 100, "千": 1000}[ch]
+            digit = None
+    return total + (digit or 0)
+
+
+def spelled_values(text: str) -> set[float]:
+    """Values written in words: English number words, and Chinese numerals followed by a unit or measure word
+    ("六艘", "十年"; a numeral without one is often part of a word, like "统一")."""
+    values = {float(_EN_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _EN_NUMBER_WORDS}
+    for m in _ZH_NUMERAL.finditer(text):
+        if any(text.startswith(u, m.end()) for u in _ZH_UNITS):
+            values.add(float(_zh_numeral_value(m.group())))
+    return values
+
+
+def anchored_share(sentence: str, claims: set[str], evidence: Evidence) -> float:
+    """Across languages, the share of the sentence's claimed words that the evidence sentence vouches for by value or
+    spelling, not by translation: a number it states (digits or words, with the unit words written after it), a Latin
+    word it contains, a month it writes as "4月", a name it writes in Chinese characters that the sentence spells in
+    pinyin, or a year its chunk states (a sentence often leaves the year to its paragraph). 0 when no number or name
+    anchors it: a translated phrase alone is the embedding check's to judge."""
+    words = {w for w in claims if w not in _english_function_words()}
+    if not words:
+        return 0.0
+    text = evidence.text.lower()
+    months = _dated_months(sentence)
+    if months and re.search(r"\d月", evidence.text) and not any(f"{m}月" in evidence.text for m in months):
+        return 0.0  # "May 30" over "4月30日": another date
+    values = {q.value for q in quantities(evidence.text)} | spelled_values(evidence.text)
+    years = set(re.findall(r"(?<!\d)\d{4}(?!\d)", evidence.context))
+    explained: set[str] = set()
+    anchored = False
+    for q in claimed_quantities(sentence):
+        if any(_same_value(q.value, v) for v in values) or (q.year and f"{q.value:.0f}" in years):
+            anchored = True
+            explained |= {w for w in words if NUMBER.fullmatch(w) and _same_value(float(w), q.value)}
+            explained |= {w for w in words if any(w in _forms(u) for u in q.unit[1:])} if q.unit[:1] == ("en",) else set()
+    for w in words:
+        if w in _EN_NUMBER_WORDS and float(_EN_NUMBER_WORDS[w]) in values:
+            anchored = True
+            explained.add(w)
+        elif w in _MONTHS and f"{_MONTHS[w]}月" in evidence.text:
+            explained.add(w)
+        elif re.search(r"[a-z]", w) and len(w) >= 2 and w in text:  # a Latin term the Chinese source writes too
+            anchored = True
+            explained.add(w)
+    romanised = {w.lower() for w in romanised_names(sentence, evidence.text)}
+    if romanised & words:
+        anchored = True
+        explained |= romanised & words
+    return len(explained) / len(words) if anchored else 0.0
+
+
+def _vouched_across(q: Quantity, evidence: Evidence) -> bool:
+    """A quantity of a sentence in another language than the evidence, found there spelled out ("six" / "六艘"),
+    or a year that the evidence's chunk states."""
+    if q.year:
+        return f"{q.value:.0f}" in evidence.text or f"{q.value:.0f}" in evidence.context
+    return any(_same_value(q.value, v) for v in spelled_values(evidence.text))
+
+
 def lexical_support(tokens: set[str], evidence: str) -> float:
     if not tokens:
         return 0.0
@@ -335,9 +424,11 @@ class Verifier:
         self.embedder = embedder
 
     def support(self, sentence: str, evidence: list[Evidence], question: str = "",
-                preferred: list[Evidence] | tuple = ()) -> SupportedSentence | None:
+                preferred: list[Evidence] | tuple = (), weak: list[Evidence] | tuple = ()) -> SupportedSentence | None:
         """The evidence sentence that best supports `sentence`; one the model cited (`preferred`) wins
-        whenever it supports it at all, since across languages similarities of on-topic sentences nearly tie."""
+        whenever it supports it at all, since across languages similarities of on-topic sentences nearly tie.
+        `weak` sentences (also in `evidence`) support a sentence in another language only by its numbers and names
+        (`anchored_share`), never by embedding similarity, and one in their own language not at all."""
         sources = " ".join(e.text for e in evidence).lower()
         names = _hard_names(sentence, sources)
         claims = new_content(sentence, question)
@@ -346,14 +437,24 @@ class Verifier:
         claimed = claimed_quantities(sentence)  # parsed once, checked against each evidence sentence
         best: SupportedSentence | None = None
         s_vec = None
+        sentence_lang = detect_lang(sentence)
         for ev in evidence:
             text = ev.text.lower()
-            if any(n not in text for n in names) or not quantities_supported(claimed, ev.text):
+            across = sentence_lang != ev.lang
+            # across languages a number may be spelled out ("six" for "六艘") or, for a year, stated by the chunk
+            checked = [q for q in claimed if not across or not _vouched_across(q, ev)]
+            if any(n not in text for n in names) or not quantities_supported(checked, ev.text):
                 continue
             score = lexical_support(claims, ev.text)
+            if across:
+                score = max(score, anchored_share(sentence, claims, ev))
+            elif ev in weak:
+                continue
+            if ev in weak and score < self.min_lexical:
+                continue  # a sentence ranked low supports only by what it states verbatim, never by similarity
             # embeddings only vouch across languages (an English answer over Chinese sources);
             # within one language they rate any on-topic sentence as similar
-            if (score < self.min_lexical and ev.vector is not None and detect_lang(sentence) != detect_lang(ev.text)
+            if (score < self.min_lexical and ev.vector is not None and across
                     and not unverifiable_names(sentence, question, sources)):
                 if s_vec is None:
                     s_vec = np.asarray(self.embedder.get_query_embedding(sentence), dtype=np.float32)
@@ -366,15 +467,17 @@ class Verifier:
         return best
 
     def verify(self, answer: str, evidence: list[Evidence], question: str = "",
-               numbered: list[Evidence] | None = None) -> list[SupportedSentence]:
-        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence)."""
+               numbered: list[Evidence] | None = None, weak: list[Evidence] | tuple = ()) -> list[SupportedSentence]:
+        """Supported answer sentences; `numbered` is the list the model's [n] markers refer to (default: evidence);
+        `weak` sentences may support one only by anchors across languages (`support`)."""
         numbered = evidence if numbered is None else numbered
+        evidence = list(evidence) + [e for e in weak if e not in evidence]
         out = []
         for text, numbers in cited_sentences(answer):
             sentence = clean_sentence(text)
             if not re.search(r"\w", sentence):
                 continue
             preferred = [numbered[n - 1] for n in numbers if 1 <= n <= len(numbered)]
-            if (s := self.support(sentence, evidence, question, preferred)) is not None:
+            if (s := self.support(sentence, evidence, question, preferred, weak)) is not None:
                 out.append(s)
         return out

@@ -105,7 +105,8 @@ def test_quote_parts_cites_each_span_once_and_names_missing_parts():
     text, cited = quote_parts([[a], [b], missing_note(" 会议是在哪里举行的？ ", "zh")], "zh")
     assert text == "一是经济安全。[1]三是能源转型。[2]文档未提及：会议是在哪里举行的？" and cited == [a, b]
     text, cited = quote_parts([[a, b], [b]], "en")
-    assert text == "一是经济安全。[1] 三是能源转型。[2]" and cited == [a, b]
+    # an English question's parts quoted from Chinese sentences say so first
+    assert text == "The closest passage in the documents (Chinese): 一是经济安全。[1] 三是能源转型。[2]" and cited == [a, b]
     text, cited = quote_parts([[a], [b], [a]], "zh")
     assert text == "一是经济安全。[1]三是能源转型。[2][1]" and cited == [a, b]
     assert missing_note("When?", "en") == "The documents do not say: When?"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from rag.backends.base import Draft
+from rag.compose import across_lead
 from rag.evidence import Evidence, EvidenceSet
 from rag.schema import Citation
 
@@ -12,9 +13,6 @@ from rag.schema import Citation
 def cite(evidence: list[Evidence]) -> list[Citation]:
     return [Citation(n=i, doc_id=e.doc_id, chunk_id=e.chunk_id, text=e.text, start=e.start, end=e.end,
                      score=round(e.score, 4), section=e.section) for i, e in enumerate(evidence, 1)]
-
-
-_SOURCE_LANGUAGE = {"zh": "Chinese", "en": "English"}
 
 
 def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentences: int = 3,
@@ -28,13 +26,8 @@ def quote(evidence: EvidenceSet, fallback_notice: str | None = None, max_sentenc
     citations = cite(chosen)
     body = "".join(("" if i == 0 or (e.lang == "zh" and chosen[i - 1].lang == "zh") else " ") + f"{c.text}[{c.n}]"
                    for i, (e, c) in enumerate(zip(chosen, citations)))  # Chinese sentences run on; others need a space
-    other = sorted({e.lang for e in chosen} - {question_lang})  # the quoted sentences' own languages say
-    if not other:
-        text = body if question_lang == "zh" else f"According to the documents: {body}"
-    elif question_lang == "en":
-        text = f"The closest passage in the documents ({_SOURCE_LANGUAGE[other[0]]}): {body}"
-    else:
-        text = f"文档中最相关的原文（英文）：{body}"
+    lead = across_lead(question_lang, chosen)  # the quoted sentences' own languages say
+    text = lead + body if lead or question_lang == "zh" else f"According to the documents: {body}"
     if fallback_notice:
         return Draft(text=text, citations=citations, grounding="fallback", notice=fallback_notice)
     return Draft(text=text, citations=citations)
