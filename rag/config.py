@@ -55,8 +55,14 @@ class PairThresholds(BaseModel):
                             "is not in the evidence → refuse (no_answer_span). 0 = not asked.")
     sure_judge: float = Field(1.0, ge=0, le=1, description="With max_none: a judge's P(yes) at or above this is sure "
                               "enough; the span is not asked for (it costs a second prompt).")
+    strong_judge: float = Field(0.0, ge=0, le=1, description="With min_judge: on strong evidence (best score at least "
+                                "`strong`) the judge's P(yes) must reach this instead (0 = min_judge everywhere).")
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
+
+    def judge_bar(self, strong: bool) -> float:
+        """The judge's threshold for this evidence: `strong_judge` on strong evidence when set, else `min_judge`."""
+        return self.strong_judge if strong and self.strong_judge > 0 else self.min_judge
 
     def with_judge(self) -> "PairThresholds":
         """The thresholds in force when an answerability judge is asked as well (the judge does most of the work)."""
@@ -120,6 +126,8 @@ class GroundingSettings(BaseModel):
     check_contradiction: bool = Field(True, description="Refuse when the evidence is about another year.")
     judge: bool = Field(True, description="LLM backends also ask their model whether the evidence states the answer "
                                           "(one token, rag/judge.py); the extractive backend never does.")
+    judge_sources: bool = Field(True, description="The judge reads each sentence with its document's name and section "
+                                "heading (a sentence often leaves its subject or year to them).")
     relevance: dict[str, float] = Field(default_factory=lambda: {"zh": 0.85, "en": 0.75}, description=(
         "An LLM answer sentence must rest on evidence scoring at least this share of the best (by question language)."))
 
