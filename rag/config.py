@@ -109,8 +109,8 @@ class PairThresholds(BaseModel):
 # against 0.25); the judge's own calibration with --corpus did not finish on the busy machine.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.55, strong=0.75,
-                            min_judge=0.75, judged_min_score=0.2, judged_min_coverage=0.45, min_support=0.825,
-                            sure_support=0.85),
+                            min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
+                            min_support=0.825, sure_support=0.85),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.3, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
@@ -126,8 +126,10 @@ class GroundingSettings(BaseModel):
     check_contradiction: bool = Field(True, description="Refuse when the evidence is about another year.")
     judge: bool = Field(True, description="LLM backends also ask their model whether the evidence states the answer "
                                           "(one token, rag/judge.py); the extractive backend never does.")
-    judge_sources: bool = Field(True, description="The judge reads each sentence with its document's name and section "
-                                "heading (a sentence often leaves its subject or year to them).")
+    judge_sources: Literal["never", "lists", "always"] = Field("lists", description=(
+        "When the judge reads each sentence with its document's name and section heading: a list's items leave their "
+        "subject and time to them (\"…this year\" under \"Annual Report 2025\"); on single best sentences the "
+        "heading also vouches for same-topic questions the document does not answer (evals/README.md)."))
     relevance: dict[str, float] = Field(default_factory=lambda: {"zh": 0.85, "en": 0.75}, description=(
         "An LLM answer sentence must rest on evidence scoring at least this share of the best (by question language)."))
 

@@ -166,11 +166,12 @@ def source_of(e: Evidence, title: str | None = None) -> str:
     return " · ".join(part for part in (title, section) if part)
 
 
-def judged_view(evidence: EvidenceSet, with_sources: bool = True) -> tuple[list[str], list[str] | None]:
+def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[str], list[str] | None]:
     """What the judge reads: the best sentences, as the model did, or a list with its items; and where each comes
-    from (None without sources). A list item takes its document's name from any scored sentence of that document."""
+    from (None without sources; `sources` is `GroundingSettings.judge_sources`). A list item takes its document's
+    name from any scored sentence of that document."""
     chosen = evidence.listed or evidence.ranked[:JUDGED_SENTENCES]
-    if not with_sources:
+    if sources == "never" or (sources == "lists" and not evidence.listed):
         return [e.text for e in chosen], None
     titles: dict[str, str] = {}
     for e in [*chosen, *evidence.ranked]:

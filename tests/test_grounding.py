@@ -281,11 +281,16 @@ def test_the_judge_reads_each_sentence_with_its_documents_name_and_section():
                    context=f"{text}\nNew Programs\nmaple-creek-library_foundation-2025.txt")
     ev.ranked[0].section = "New Programs"
     judge = FixedJudge(0.9)
-    assert _policy().decide(ev.question, ev, judge=judge).answer
+    assert _policy(judge_sources="always").decide(ev.question, ev, judge=judge).answer
     assert judge.sources == ["maple creek library foundation 2025 · New Programs"]
+    for setting in ("never", "lists"):  # "lists": only a list's items are shown with their source
+        judge = FixedJudge(0.9)
+        _policy(judge_sources=setting).decide(ev.question, ev, judge=judge)
+        assert judge.sources is None and judge.asked[0][1] == [text]
+    ev.listed = [ev.ranked[0]]
     judge = FixedJudge(0.9)
-    _policy(judge_sources=False).decide(ev.question, ev, judge=judge)
-    assert judge.sources is None and judge.asked[0][1] == [text]
+    _policy(judge_sources="lists").decide(ev.question, ev, judge=judge)
+    assert judge.sources == ["maple creek library foundation 2025 · New Programs"]
 
 
 def test_a_section_the_documents_name_already_says_is_not_repeated():
@@ -293,7 +298,7 @@ def test_a_section_the_documents_name_already_says_is_not_repeated():
     ev.section = "Islamism"
     assert source_of(ev) == "islamism"
     assert source_of(_evidence("q", "s.", context="s.\n\n").ranked[0]) == ""  # no section, no name
-    assert judged_view(_evidence("q", "s."), with_sources=False) == (["s."], None)
+    assert judged_view(_evidence("q", "s."), "never") == (["s."], None)
 
 
 @pytest.mark.parametrize("score, p, answers", [(0.9, 0.7, True), (0.7, 0.7, False), (0.9, 0.5, False),
