@@ -16,7 +16,7 @@ of evals/datasets (see evals/README.md):
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
   that kind beyond what the question already says;
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
-  (rag/judge.py; it reads each sentence with its document's name and section heading) is below the pair's
+  (rag/judge.py; a list's items are read with their document's name and section heading) is below the pair's
   `min_judge` (on strong evidence, its `strong_judge` when set);
 - `no_answer_span`: with an LLM backend, when the judge is not sure (below `sure_judge`), the model is asked to copy
   the span of the evidence that answers (rag/judge.py); its probability of saying there is none is at or above the
