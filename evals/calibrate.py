@@ -50,7 +50,8 @@ class Case:
 
 
 def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
-            corpus_override: list[Path] | None = None) -> list[Case]:
+            corpus_override: list[Path] | None = None, span: bool = True) -> list[Case]:
+    """`span`: with a judge, also ask it to copy the answer's span (a second, longer prompt per question)."""
     from evals.harness import eval_index
     from rag.evidence import asked_types, contradicted, fills
     from rag.pipeline import Pipeline
@@ -81,21 +82,21 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
             judged = none = None
             absent = False
             if judge is not None:
-                from rag.grounding import JUDGED_SENTENCES, span_fails
+                from rag.grounding import judged_view, span_fails
                 from rag.judge import Extraction
 
-                sentences = [e.text for e in ev.ranked[:JUDGED_SENTENCES]]
-                key = json.dumps([q, sentences], ensure_ascii=False)
+                sentences, sources = judged_view(ev, settings.grounding.judge_sources)
+                key = json.dumps([q, sentences] + ([sources] if sources else []), ensure_ascii=False)
                 if cache is None or key not in cache:
-                    p = judge.probability(q, sentences, ev.lang)
+                    p = judge.probability(q, sentences, ev.lang, sources=sources)
                     if cache is None:
                         cache = {}
                     cache[key] = p
                 judged = cache[key]
-                if "extract " + key not in cache:
-                    got = judge.extract(q, sentences, ev.lang)
+                if span and "extract " + key not in cache:
+                    got = judge.extract(q, sentences, ev.lang, sources=sources)
                     cache["extract " + key] = None if got is None else [got.span, got.none]
-                if cache["extract " + key] is not None:
+                if cache.get("extract " + key) is not None:
                     got = Extraction(*cache["extract " + key])
                     none, absent = got.none, bool(span_fails(Extraction(got.span), sentences, 1.0))
             cases.append(Case(str(path), ev.pair, row.unanswerable, best.score, best.coverage, best.lexical, best.dense,
@@ -104,15 +105,19 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
 
 
 def outcome(cases: list[Case], min_score: float, min_coverage: float, types: bool, contradiction: bool,
-            min_judge: float = 0.0, max_none: float = 0.0, sure_judge: float = 1.0) -> dict:
+            min_judge: float = 0.0, max_none: float = 0.0, sure_judge: float = 1.0, strong: float = 2.0,
+            strong_judge: float = 0.0) -> dict:
     """Refused by the evidence gate as rag/grounding.py decides it; `max_none` > 0 adds the span check for a judge
-    below `sure_judge`."""
+    below `sure_judge`; `strong_judge` > 0 is the judge's bar where the best score is at least `strong`."""
+    def bar(c: Case) -> float:
+        return strong_judge if strong_judge > 0 and c.score >= strong else min_judge
+
     def span_refuses(c: Case) -> bool:
         unsure = c.judged is None or c.judged < sure_judge
         return max_none > 0 and unsure and (c.none is not None and c.none >= max_none or c.absent)
 
     refused = np.array([c.score < min_score or c.coverage < min_coverage or (contradiction and c.contradicted)
-                        or (types and not c.type_ok) or (c.judged is not None and c.judged < min_judge)
+                        or (types and not c.type_ok) or (c.judged is not None and c.judged < bar(c))
                         or span_refuses(c) for c in cases])
     unans = np.array([c.unanswerable for c in cases])
     correct = np.array([c.correct for c in cases])
@@ -145,6 +150,28 @@ def search(cases: list[Case], max_false_refusal: float, types: bool, contradicti
     return None if best is None else (best[1], best[2], best[3], best[4])
 
 
+STRONG_JUDGE_GRID = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+
+
+def search_strong_judge(cases: list[Case], types: bool, contradiction: bool, th, max_false_refusal: float
+                        ) -> tuple[float, list[tuple[float, list[tuple[str, dict]]]]]:
+    """`strong_judge` with the other thresholds as shipped (`th`, in force with the judge): the value below
+    min_judge that handles the most questions right while every index keeps the false-refusal budget (ties: the
+    highest, i.e. the least change; 0 = off); and each value's rates per index."""
+    indexes = sorted({c.index for c in cases})
+    rows, best = [], None
+    for value in (v for v in STRONG_JUDGE_GRID if v < th.min_judge):
+        rates = [(i, outcome([c for c in cases if c.index == i], th.min_score, th.min_coverage, types, contradiction,
+                             th.min_judge, th.max_none, th.sure_judge, th.strong, value)) for i in indexes]
+        rows.append((value, rates))
+        if any(got["false_refusal"] > max_false_refusal for _, got in rates):
+            continue
+        key = (round(sum(got["refusal"] + got["correct"] for _, got in rates), 9), value or th.min_judge)
+        if best is None or key > best[0]:
+            best = (key, value)
+    return (0.0 if best is None else best[1]), rows
+
+
 def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
     """The shipped thresholds applied to each dataset (per pair), as the pipeline's evidence gate would."""
     for dataset, index in sorted({(c.dataset, c.index) for c in cases}):
@@ -154,7 +181,8 @@ def report_shipped(cases: list[Case], grounding, judged: bool) -> int:
             if judged and th.min_judge > 0:
                 th = th.with_judge()
             got = outcome(sub, th.min_score, th.min_coverage, grounding.check_types, grounding.check_contradiction,
-                          th.min_judge if judged else 0.0, th.max_none if judged else 0.0, th.sure_judge)
+                          th.min_judge if judged else 0.0, th.max_none if judged else 0.0, th.sure_judge,
+                          th.strong, th.strong_judge if judged else 0.0)
             print(f"{dataset}{' (large index)' if index == 'large' else ''} {pair} ({len(sub)} questions, {sum(c.unanswerable for c in sub)} unanswerable, "
                   f"{'with' if judged else 'without'} judge): " + " ".join(f"{k}={v:.3f}" for k, v in got.items()))
     return 0
@@ -173,7 +201,7 @@ class Answered:
 
 def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> list[Answered]:
     from evals.harness import eval_index
-    from rag.grounding import JUDGED_SENTENCES
+    from rag.grounding import judged_view
     from rag.pipeline import Pipeline
     from rag.verify import strip_markers
 
@@ -190,14 +218,14 @@ def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> lis
             ev = pipeline.scorer.score(q, pipeline.retriever(snapshot=snapshot).retrieve(q), snapshot.bm25)
             case = Answered(ev.pair, r["unanswerable"], r["refused"], bool(r["correct"]))
             if not r["refused"] and ev.ranked:
-                sentences = [e.text for e in ev.ranked[:JUDGED_SENTENCES]]
+                sentences, sources = judged_view(ev, settings.grounding.judge_sources)
                 answer = strip_markers(r["answer"])
-                key = json.dumps([q, sentences, answer], ensure_ascii=False)
+                key = json.dumps([q, sentences, answer] + ([sources] if sources else []), ensure_ascii=False)
                 if key not in cache:
-                    cache[key] = judge.support(q, sentences, answer, ev.lang)
+                    cache[key] = judge.support(q, sentences, answer, ev.lang, sources=sources)
                 case.supported = cache[key]
                 if "quick " + key not in cache:
-                    cache["quick " + key] = judge.quick_support(q, sentences, answer, ev.lang)
+                    cache["quick " + key] = judge.quick_support(q, sentences, answer, ev.lang, sources=sources)
                 case.quick = cache["quick " + key]
             cases.append(case)
     return cases
@@ -261,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the cases and the chosen thresholds as JSON")
     parser.add_argument("--judge", action="store_true", help="also ask the local model's answerability judge")
     parser.add_argument("--judge-cache", type=Path, help="JSON file of judge answers, read and updated")
+    parser.add_argument("--no-span", action="store_true",
+                        help="with --judge: do not ask the model to copy the answer's span (half the model time; "
+                             "the span check is then not searched)")
     parser.add_argument("--report", action="store_true",
                         help="no search: the shipped thresholds' outcome per dataset (for test splits)")
     args = parser.parse_args(argv)
@@ -294,9 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.dataset:
         parser.error("--dataset or --support is required")
-    cases = collect(args.dataset, settings, judge, cache)
+    cases = collect(args.dataset, settings, judge, cache, span=not args.no_span)
     if args.corpus:
-        cases += collect(args.dataset, settings, judge, cache, corpus_override=args.corpus)
+        cases += collect(args.dataset, settings, judge, cache, corpus_override=args.corpus, span=not args.no_span)
     if args.judge_cache and cache is not None:
         args.judge_cache.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     current = settings.grounding
@@ -312,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         judge_grid = tuple(np.arange(0.0, 0.85, 0.05))
         grids = [("no judge", (0.0,), (0.0, 1.0))] + ([("judge", judge_grid, (0.0, 1.0))] + [
             (f"judge+span max_none={n} sure_judge={sj}", judge_grid, (n, sj))
-            for n in (0.5, 0.6, 0.7, 0.8) for sj in (0.9, 0.95, 1.0)] if judge else [])
+            for n in (0.5, 0.6, 0.7, 0.8) for sj in (0.9, 0.95, 1.0) if not args.no_span] if judge else [])
         for label, judge_grid, span in grids:
             for types in (False, True):
                 for contradiction in (False, True):
@@ -329,6 +360,14 @@ def main(argv: list[str] | None = None) -> int:
                     report["pairs"].setdefault(pair, []).append(
                         {"judge": label, "types": types, "contradiction": contradiction, "min_score": s,
                          "min_coverage": cov, "min_judge": mj, **got})
+        if judge:
+            sj, each = search_strong_judge(sub, current.check_types, current.check_contradiction,
+                                           th.with_judge(), args.max_false_refusal)
+            for value, rates in each:
+                print(f"  strong_judge={value} (shipped min_judge={th.min_judge}, strong={th.strong}): " + "; ".join(
+                    f"{index} " + " ".join(f"{k}={v:.3f}" for k, v in got.items()) for index, got in rates))
+            print(f"  → strong_judge={sj}")
+            report["pairs"].setdefault(pair, []).append({"strong_judge": sj})
     if args.out:
         args.out.write_text(json.dumps({"report": report, "cases": [vars(c) for c in cases]}, ensure_ascii=False,
                                        indent=1), encoding="utf-8")

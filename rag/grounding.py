@@ -16,7 +16,8 @@ of evals/datasets (see evals/README.md):
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
   that kind beyond what the question already says;
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
-  (rag/judge.py) is below the pair's `min_judge`;
+  (rag/judge.py; a list's items are read with their document's name and section heading) is below the pair's
+  `min_judge` (on strong evidence, its `strong_judge` when set);
 - `no_answer_span`: with an LLM backend, when the judge is not sure (below `sure_judge`), the model is asked to copy
   the span of the evidence that answers (rag/judge.py); its probability of saying there is none is at or above the
   pair's `max_none`, or the span it copies is not in the evidence;
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 
 from rag.backends.base import Draft
 from rag.config import GroundingSettings
-from rag.evidence import EvidenceSet, asked_types, contradiction, fills
+from rag.evidence import Evidence, EvidenceSet, asked_types, contradiction, fills
 from rag.judge import Extraction
 from rag.text import tokenize
 from rag.verify import new_content, strip_markers
@@ -91,14 +92,15 @@ class GroundingPolicy:
             if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
                 return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
         if asks_judge and th.min_judge > 0:
-            p = judge.probability(question, _judged_sentences(evidence), evidence.lang)
+            sentences, sources = judged_view(evidence, s.judge_sources)
+            p = judge.probability(question, sentences, evidence.lang, sources=sources)
             evidence.judged = p
-            if p is not None and p < th.min_judge:
-                return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {th.min_judge}")
+            bar = th.judge_bar(evidence.strong)
+            if p is not None and p < bar:
+                return Verdict(False, "judged_unanswerable", f"P(the evidence states the answer) {p:.2f} < {bar}")
             # a judge that is not sure is checked by asking for the answer itself (a second prompt, so only then)
             if th.max_none > 0 and (p is None or p < th.sure_judge):
-                sentences = _judged_sentences(evidence)
-                got = judge.extract(question, sentences, evidence.lang)
+                got = judge.extract(question, sentences, evidence.lang, sources=sources)
                 if got is not None and (why := span_fails(got, sentences, th.max_none)):
                     return Verdict(False, "no_answer_span", why)
         return GROUNDED
@@ -112,10 +114,12 @@ class GroundingPolicy:
             return Verdict(False, "echo", "the answer only repeats the question")
         th = self.settings.thresholds(evidence.pair)
         if judge is not None and self.settings.judge and th.min_support > 0:
-            args = (question, _judged_sentences(evidence), strip_markers(draft.text), evidence.lang)
-            if th.sure_support > 0 and (quick := judge.quick_support(*args)) is not None and quick >= th.sure_support:
+            sentences, sources = judged_view(evidence, self.settings.judge_sources)
+            args = (question, sentences, strip_markers(draft.text), evidence.lang)
+            if th.sure_support > 0 and (quick := judge.quick_support(*args, sources=sources)) is not None \
+                    and quick >= th.sure_support:
                 return GROUNDED  # the cheap check is sure; the full one is asked only when it is not
-            p = judge.support(*args)
+            p = judge.support(*args, sources=sources)
             if p is not None and p < th.min_support:
                 return Verdict(False, "unsupported", f"P(the evidence supports the answer) {p:.2f} < {th.min_support}")
         return GROUNDED
@@ -141,6 +145,36 @@ def span_fails(got: Extraction, sentences: list[str], max_none: float) -> str:
     return ""
 
 
-def _judged_sentences(evidence: EvidenceSet) -> list[str]:
-    """What the judge reads: the best sentences, as the model did, or a list with its items."""
-    return [e.text for e in (evidence.listed or evidence.ranked[:JUDGED_SENTENCES])]
+_FILE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+_NAME_GAPS = re.compile(r"[-_\s]+")
+
+
+def document_name(e: Evidence) -> str:
+    """The name of a sentence's document as scoring saw it ("" for a list item built without its chunk's context):
+    the file name without its suffix, a title more often than not."""
+    name = e.context.rsplit("\n", 1)[-1] if e.context else ""  # the context ends with the document's name
+    return _NAME_GAPS.sub(" ", _FILE_SUFFIX.sub("", name.strip())).strip()
+
+
+def source_of(e: Evidence, title: str | None = None) -> str:
+    """Where a sentence comes from, as the judge is shown it: its document's name (`title`, else read from its
+    context) and its section heading, each once."""
+    title = document_name(e) if title is None else title
+    section = e.section.strip()
+    if section and _PUNCT.sub("", section).lower() in _PUNCT.sub("", title).lower():
+        section = ""
+    return " · ".join(part for part in (title, section) if part)
+
+
+def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[str], list[str] | None]:
+    """What the judge reads: the best sentences, as the model did, or a list with its items; and where each comes
+    from (None without sources; `sources` is `GroundingSettings.judge_sources`). A list item takes its document's
+    name from any scored sentence of that document."""
+    chosen = evidence.listed or evidence.ranked[:JUDGED_SENTENCES]
+    if sources == "never" or (sources == "lists" and not evidence.listed):
+        return [e.text for e in chosen], None
+    titles: dict[str, str] = {}
+    for e in [*chosen, *evidence.ranked]:
+        if e.doc_id not in titles and (name := document_name(e)):
+            titles[e.doc_id] = name
+    return [e.text for e in chosen], [source_of(e, titles.get(e.doc_id, "")) for e in chosen]

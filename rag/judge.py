@@ -44,8 +44,25 @@ _NONE_START = re.compile(r"^(?:NON|Non|non|无$|没)")  # a first token of "NONE
 EXTRACT_TOKENS = 24  # a span, not an answer: a longer one is cut, and only its words are checked
 
 
-def _judged_turn(question: str, sentences: list[str], lang: str) -> str:
-    passage = "\n".join(sentences)
+# A sentence often leaves its subject or its time to the document's title or its section heading ("this year" under
+# "Annual Report 2025"): each run of sentences from one source is headed by where it comes from, once.
+_SOURCE = {"zh": "（出自：{}）", "en": "(From: {})"}
+
+
+def _passage(sentences: list[str], sources: list[str] | None, lang: str) -> str:
+    if not sources:
+        return "\n".join(sentences)
+    lines, last = [], None
+    for text, source in zip(sentences, sources, strict=True):
+        if source and source != last:
+            lines.append(_SOURCE[lang].format(source))
+        last = source
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _judged_turn(question: str, sentences: list[str], lang: str, sources: list[str] | None = None) -> str:
+    passage = _passage(sentences, sources, lang)
     return (f"【资料】\n{passage}\n\n【问题】{question}\n" if lang == "zh"
             else f"Passage:\n{passage}\n\nQuestion: {question}\n")
 
@@ -60,25 +77,28 @@ def _prompt(system: str, user: str) -> str:
                    ChatMessage(role=MessageRole.USER, content=user)])
 
 
-def judge_prompt(question: str, sentences: list[str], lang: str) -> str:
+def judge_prompt(question: str, sentences: list[str], lang: str, sources: list[str] | None = None) -> str:
+    """`sources`: where each sentence comes from (document title, section), or None to show the sentences bare."""
     ask = "资料是否直接给出了答案？" if lang == "zh" else "Does the passage directly state the answer?"
-    return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang) + ask)
+    return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang, sources) + ask)
 
 
-def support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:
+def support_prompt(question: str, sentences: list[str], answer: str, lang: str,
+                   sources: list[str] | None = None) -> str:
     """Asked after the answer is written: a concrete claim is easier for a small model to check than a question."""
-    return _prompt(SUPPORT_SYSTEM[lang], _judged_turn(question, sentences, lang) + _support_ask(answer, lang))
+    return _prompt(SUPPORT_SYSTEM[lang], _judged_turn(question, sentences, lang, sources) + _support_ask(answer, lang))
 
 
-def quick_support_prompt(question: str, sentences: list[str], answer: str, lang: str) -> str:
+def quick_support_prompt(question: str, sentences: list[str], answer: str, lang: str,
+                         sources: list[str] | None = None) -> str:
     """The same question under the judge's system message: it starts as the judge's prompt does up to the question,
     so llama.cpp's prompt cache holds all but the answer (~40 tokens evaluated instead of ~200). It separates less
     sharply than `support_prompt`, so it only lets through the answers it is sure of (rag/grounding.py)."""
-    return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang) + _support_ask(answer, lang))
+    return _prompt(SYSTEM[lang], _judged_turn(question, sentences, lang, sources) + _support_ask(answer, lang))
 
 
-def extract_prompt(question: str, sentences: list[str], lang: str) -> str:
-    return _prompt(EXTRACT_SYSTEM[lang], _judged_turn(question, sentences, lang) + _EXTRACT_ASK[lang])
+def extract_prompt(question: str, sentences: list[str], lang: str, sources: list[str] | None = None) -> str:
+    return _prompt(EXTRACT_SYSTEM[lang], _judged_turn(question, sentences, lang, sources) + _EXTRACT_ASK[lang])
 
 
 @dataclass(frozen=True)
@@ -127,22 +147,27 @@ class AnswerabilityJudge:
         self.timeout = timeout
         self.gate = gate  # the local model's FIFO gate: the judge waits its turn like any question
 
-    def probability(self, question: str, sentences: list[str], lang: str) -> float | None:
-        """P(the sentences state the answer); None when the model cannot be asked (then no judgement is made)."""
-        return self._yes(judge_prompt(question, sentences, lang))
+    def probability(self, question: str, sentences: list[str], lang: str,
+                    sources: list[str] | None = None) -> float | None:
+        """P(the sentences state the answer); None when the model cannot be asked (then no judgement is made).
+        `sources` (one per sentence: its document and section) are shown with them when given."""
+        return self._yes(judge_prompt(question, sentences, lang, sources))
 
-    def support(self, question: str, sentences: list[str], answer: str, lang: str) -> float | None:
+    def support(self, question: str, sentences: list[str], answer: str, lang: str,
+                sources: list[str] | None = None) -> float | None:
         """P(the sentences support this answer to the question); None when the model cannot be asked."""
-        return self._yes(support_prompt(question, sentences, answer, lang))
+        return self._yes(support_prompt(question, sentences, answer, lang, sources))
 
-    def quick_support(self, question: str, sentences: list[str], answer: str, lang: str) -> float | None:
+    def quick_support(self, question: str, sentences: list[str], answer: str, lang: str,
+                      sources: list[str] | None = None) -> float | None:
         """`support` asked cheaply, right after `probability` on the same sentences (its prompt is cached)."""
-        return self._yes(quick_support_prompt(question, sentences, answer, lang))
+        return self._yes(quick_support_prompt(question, sentences, answer, lang, sources))
 
-    def extract(self, question: str, sentences: list[str], lang: str) -> Extraction | None:
+    def extract(self, question: str, sentences: list[str], lang: str,
+                sources: list[str] | None = None) -> Extraction | None:
         """The shortest span of the sentences that answers the question, as the model copies it; None when the
         model cannot be asked."""
-        choice = self._complete(extract_prompt(question, sentences, lang), EXTRACT_TOKENS)
+        choice = self._complete(extract_prompt(question, sentences, lang, sources), EXTRACT_TOKENS)
         return None if choice is None else extraction(choice.get("text") or "", _first_token_alternatives(choice))
 
     def _yes(self, prompt: str) -> float | None:

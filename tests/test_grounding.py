@@ -5,7 +5,7 @@ import pytest
 from rag.backends.base import Draft
 from rag.config import GroundingSettings, PairThresholds
 from rag.evidence import Evidence, EvidenceSet, asked_types, contradicted, fills, key_terms, weighted_coverage
-from rag.grounding import GroundingPolicy, span_fails
+from rag.grounding import GroundingPolicy, judged_view, source_of, span_fails
 from rag.judge import Extraction, _first_token_alternatives, yes_probability
 from rag.schema import Citation
 
@@ -27,11 +27,12 @@ class FixedJudge:
     def __init__(self, p):
         self.p, self.asked = p, []
 
-    def probability(self, question, sentences, lang):
+    def probability(self, question, sentences, lang, sources=None):
         self.asked.append((question, sentences, lang))
+        self.sources = sources
         return self.p
 
-    def support(self, question, sentences, answer, lang):
+    def support(self, question, sentences, answer, lang, sources=None):
         self.asked.append((question, sentences, answer, lang))
         return self.p
 
@@ -43,7 +44,7 @@ class SpanJudge(FixedJudge):
         super().__init__(p)
         self.span, self.none = span, none
 
-    def extract(self, question, sentences, lang):
+    def extract(self, question, sentences, lang, sources=None):
         self.asked.append(("extract", question, sentences, lang))
         return None if self.span is None else Extraction(self.span, self.none)
 
@@ -55,7 +56,7 @@ class TwoStageJudge(FixedJudge):
         super().__init__(p)
         self.quick = quick
 
-    def quick_support(self, question, sentences, answer, lang):
+    def quick_support(self, question, sentences, answer, lang, sources=None):
         self.asked.append(("quick", answer))
         return self.quick
 
@@ -272,3 +273,50 @@ def test_the_api_schema_names_every_refusal_reason():
 
     described = AskResponse.model_fields["reason"].description
     assert [r for r in REASONS if f"`{r}`" not in described] == []
+
+
+def test_the_judge_reads_each_sentence_with_its_documents_name_and_section():
+    text = "The foundation launched two new programs this year."
+    ev = _evidence("Which programs started in 2025?", text,
+                   context=f"{text}\nNew Programs\nmaple-creek-library_foundation-2025.txt")
+    ev.ranked[0].section = "New Programs"
+    judge = FixedJudge(0.9)
+    assert _policy(judge_sources="always").decide(ev.question, ev, judge=judge).answer
+    assert judge.sources == ["maple creek library foundation 2025 · New Programs"]
+    for setting in ("never", "lists"):  # "lists": only a list's items are shown with their source
+        judge = FixedJudge(0.9)
+        _policy(judge_sources=setting).decide(ev.question, ev, judge=judge)
+        assert judge.sources is None and judge.asked[0][1] == [text]
+    ev.listed = [ev.ranked[0]]
+    judge = FixedJudge(0.9)
+    _policy(judge_sources="lists").decide(ev.question, ev, judge=judge)
+    assert judge.sources == ["maple creek library foundation 2025 · New Programs"]
+
+
+def test_a_section_the_documents_name_already_says_is_not_repeated():
+    ev = _evidence("q", "s.", context="s.\nIslamism\nislamism.txt").ranked[0]
+    ev.section = "Islamism"
+    assert source_of(ev) == "islamism"
+    assert source_of(_evidence("q", "s.", context="s.\n\n").ranked[0]) == ""  # no section, no name
+    assert judged_view(_evidence("q", "s."), "never") == (["s."], None)
+
+
+@pytest.mark.parametrize("score, p, answers", [(0.9, 0.7, True), (0.7, 0.7, False), (0.9, 0.5, False),
+                                                 (0.7, 0.8, True)])
+def test_the_strong_evidence_judge_bar_applies_only_on_strong_evidence(score, p, answers):
+    th = PairThresholds(min_score=0.5, min_coverage=0.6, strong=0.8, min_judge=0.75, strong_judge=0.6)
+    policy = GroundingPolicy(GroundingSettings(pairs={"en-en": th}))
+    ev = _evidence("Who chairs the board?", "The board is chaired by Maria Lopez.", score=score)
+    verdict = policy.decide(ev.question, ev, judge=FixedJudge(p))
+    assert verdict.reason == ("grounded" if answers else "judged_unanswerable") and ev.strong is (score >= 0.8)
+    off = GroundingPolicy(GroundingSettings(pairs={"en-en": th.model_copy(update={"strong_judge": 0.0})}))
+    assert off.decide(ev.question, ev, judge=FixedJudge(p)).answer is (p >= 0.75)
+
+
+def test_a_list_item_without_context_is_shown_with_its_documents_name():
+    intro = _evidence("q", "Two programs started this year.", context="x\nNew Programs\nannual-report-2025.md").ranked[0]
+    intro.section = "New Programs"
+    item = Evidence("doc", "doc:0", 40, 60, "Story Lab opened in February.", "New Programs", 0.9, 0.0, 0.0, 0)
+    ev = EvidenceSet("Which programs started in 2025?", "en", [intro])
+    ev.listed = [intro, item]
+    assert judged_view(ev) == ([intro.text, item.text], ["annual report 2025 · New Programs"] * 2)

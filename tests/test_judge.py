@@ -85,3 +85,24 @@ def test_p_none_is_the_share_of_first_tokens_that_start_saying_there_is_none():
     assert extraction("无", top).none == pytest.approx(expected, abs=1e-3)
     assert extraction("无锡", [("无锡", -0.1), ("无", -3.0)]).none < 0.1  # a word that starts with 无 is a span
     assert extraction("2024年").none is None  # no alternatives given: no probability
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_run_of_sentences_is_headed_once_by_where_it_comes_from(lang):
+    sources = ["maple creek annual report 2025 · New Programs"] * 2
+    prompt = judge_prompt(QUESTION[lang], EVIDENCE[lang], lang, sources)
+    assert prompt.count("maple creek annual report 2025 · New Programs") == 1
+    assert prompt.index("annual report 2025") < prompt.index(EVIDENCE[lang][0]) < prompt.index(EVIDENCE[lang][1])
+    mixed = judge_prompt(QUESTION[lang], EVIDENCE[lang], lang, ["report A", "report B"])
+    assert mixed.index("report A") < mixed.index(EVIDENCE[lang][0]) < mixed.index("report B") < mixed.index(
+        EVIDENCE[lang][1])
+    assert "report" not in judge_prompt(QUESTION[lang], EVIDENCE[lang], lang)  # no sources: bare sentences
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_with_sources_the_quick_check_still_shares_the_judges_prompt(lang):
+    sources = ["garden report 2025", "garden report 2025"]
+    before = judge_prompt(QUESTION[lang], EVIDENCE[lang], lang, sources)
+    after = quick_support_prompt(QUESTION[lang], EVIDENCE[lang], ANSWER[lang], lang, sources)
+    shared = commonprefix([before, after])
+    assert "garden report 2025" in shared and shared.endswith(QUESTION[lang] + "\n")

@@ -72,14 +72,14 @@ class SupportJudge:
     def __init__(self, support: float):
         self.p, self.checked, self.quick = support, [], []
 
-    def probability(self, question, sentences, lang):
+    def probability(self, question, sentences, lang, sources=None):
         return 1.0
 
-    def quick_support(self, question, sentences, answer, lang):
+    def quick_support(self, question, sentences, answer, lang, sources=None):
         self.quick.append(answer)
         return self.p
 
-    def support(self, question, sentences, answer, lang):
+    def support(self, question, sentences, answer, lang, sources=None):
         self.checked.append(answer)
         return self.p
 
