@@ -7,7 +7,7 @@ PATH is the JSON file, or a git directory holding it (a `fetch` mirror has no wo
 file is read with `git show HEAD:<path>`): CMRC 2018 dev (squad-style-data/cmrc2018_dev.json of
 ymcui/cmrc2018) and SQuAD 2.0 dev (data/dev-v2.0.json). Writes evals/corpora/{cmrc_zh,squad_en}/
 and evals/datasets/{cmrc_zh,squad_en}/{calibration,test}.jsonl. The hand-written sets
-(`handmade`, `multipart`, `xling_*`) keep their rows in `rows.jsonl`; this script only splits them, so run it
+(`handmade`, `multipart`, `nearmiss`, `xling_*`) keep their rows in `rows.jsonl`; this script only splits them, so run it
 again after editing one (`xling_*` by document: a document's rows all go to one half). Unanswerable rows are checked: no answer string (whitespace- and
 case-insensitively) occurs anywhere in the corpus.
 
@@ -418,7 +418,7 @@ def main() -> None:
         build_cmrc(args.cmrc)
     if args.squad:
         build_squad(args.squad)
-    for name in ("handmade", "multipart", *sorted(BY_DOCUMENT)):
+    for name in ("handmade", "multipart", "nearmiss", *sorted(BY_DOCUMENT)):
         if (ROOT / "datasets" / name / "rows.jsonl").is_file():
             split_handwritten(name, by_document=name in BY_DOCUMENT)
 

@@ -188,7 +188,7 @@ class Evidence:
     dense: float
     chunk_rank: int
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
-    context: str = field(default="", repr=False, compare=False)  # its chunk, section title and document name
+    context: str = field(default="", repr=False, compare=False)  # what it may refer to: title, section, name, text before
     coverage: float = 0.0  # share of the question's key terms (by term_weights) in the sentence, those only in its context half
     missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, heaviest first
     lang: str = "zh"
@@ -339,6 +339,45 @@ def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[tuple[str, 
     return store.sentence_vectors(spans)
 
 
+TITLE_MAX_CHARS = 100  # a document's first line longer than this is a paragraph, not a title
+
+
+def title_of(first_chunk: str) -> str:
+    """A document's first line when it reads as a title (short, no sentence end): the topic every sentence of the
+    document is about, though few of them name it ("临江市2025年节假日旅游数据" over "全市共接待游客126万人次")."""
+    line = first_chunk.lstrip().split("\n", 1)[0].strip()
+    return line if len(line) <= TITLE_MAX_CHARS and not _CLOSES_SENTENCE.search(line) else ""
+
+
+def look_back(store: Store, chunks: list[NodeWithScore]) -> dict[str, str]:
+    """What a sentence of each retrieved chunk (by chunk id) may refer to beyond its chunk: its document's title, and
+    the previous chunk's text before this one in the same section. A sentence that does not name its subject ("It
+    launched…", "该产品…", "双方…") refers back to what came before, rarely to what follows."""
+    asks: list[dict] = []
+    for c in chunks:
+        meta = c.node.metadata
+        asks.append({"$and": [{"doc_id": meta["doc_id"]}, {"start": 0}]})
+        if int(meta["start"]) > 0:
+            asks.append({"$and": [{"doc_id": meta["doc_id"]}, {"start": {"$lt": int(meta["start"])}},
+                                  {"end": {"$gt": int(meta["start"])}}]})
+    if not asks:
+        return {}
+    by_doc: dict[str, list[tuple[str, dict]]] = {}
+    for _, text, meta in store.get_chunks(where=asks[0] if len(asks) == 1 else {"$or": asks}):
+        by_doc.setdefault(meta["doc_id"], []).append((text, meta))
+    out = {}
+    for c in chunks:
+        meta, text = c.node.metadata, c.node.get_content()
+        start, section = int(meta["start"]), meta.get("section", "")
+        rows = by_doc.get(meta["doc_id"], [])
+        title = next((title_of(t) for t, m in rows if int(m["start"]) == 0), "")
+        # chunks overlap by a sentence: the previous chunk (of this version) ends with this chunk's first sentence
+        before = next((t[: start - int(m["start"])] for t, m in rows if int(m["start"]) < start < int(m["end"])
+                       and m.get("section", "") == section and text.startswith(t[start - int(m["start"]):])), "")
+        out[meta["chunk_id"]] = "\n".join(p for p in (title, before) if p)
+    return out
+
+
 def _normalised(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
@@ -365,11 +404,13 @@ class EvidenceScorer:
         vectors = _sentences_of(self.store, chunks)
         kinds = [k for k in asked_types(question) if k not in ("person", "place")]
         seen: set[tuple[str, int]] = set()
+        earlier = look_back(self.store, chunks)
         for rank, c in enumerate(chunks):
             meta = c.node.metadata
             text, base = c.node.get_content(), int(meta["start"])
-            context = "\n".join((text, meta.get("section", ""), str(meta.get("doc_name", ""))))
-            context_lower = context.lower()
+            # what a sentence may refer to: the document's title, its section, its name and the text before it
+            head = "\n".join((earlier.get(meta["chunk_id"], ""), meta.get("section", ""), str(meta.get("doc_name", ""))))
+            head_lower = head.lower()
             doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
@@ -382,6 +423,8 @@ class EvidenceScorer:
                 pair_lang = lang if s_lang == lang else "en"  # across languages, scores run like English ones
                 dense = float(vectors[sid] @ q_vec) if sid in vectors else 0.0
                 sentence_lower = sentence.lower()
+                context = head + "\n" + text[:a]
+                context_lower = head_lower + "\n" + text[:a].lower()
                 in_text = [term_in(t, sentence_lower) for t in terms]
                 around = [here or term_in(t, context_lower) for t, here in zip(terms, in_text)]
                 lexical, _ = weigh_found(terms, in_text, bm25)  # ranks: IDF tells a sentence about the topic

@@ -49,6 +49,9 @@ class NoSentenceVectors:
     def sentence_vectors(self, spans):
         return {}
 
+    def get_chunks(self, where=None):
+        return []  # no document beyond the retrieved chunks: a sentence looks back within its chunk only
+
 
 class ZeroEmbedder:
     def get_query_embedding(self, text):
