@@ -10,7 +10,8 @@ of evals/datasets (see evals/README.md):
 
 - `no_evidence`: the best sentence scores below the pair's floor;
 - `key_term_missing`: the question's key terms, weighted by their form in the question (rag/evidence.py
-  `term_weights`), are not covered by the best sentence and its context (its chunk, section title and document name);
+  `term_weights`), are not covered by the best sentence and what it refers back to (the text before it in its chunk and the previous chunk
+  of its section, its section title, the document's title and name);
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
   English question is negated and the evidence only affirms;
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
@@ -20,7 +21,9 @@ of evals/datasets (see evals/README.md):
   `min_judge` (on strong evidence, its `strong_judge` when set);
 - `no_answer_span`: with an LLM backend, when the judge is not sure (below `sure_judge`), the model is asked to copy
   the span of the evidence that answers (rag/judge.py); its probability of saying there is none is at or above the
-  pair's `max_none`, or the span it copies is not in the evidence;
+  pair's `max_none`, or the span it copies is not in the evidence; and when the model's answer failed verification
+  (`Settings.grounding.copy_check`), the quote standing in for it stands only if the model, asked to copy the answer,
+  copies a span that a sentence it read holds (that sentence is then the quote);
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;
 - `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
@@ -37,7 +40,6 @@ from rag.backends.base import Draft
 from rag.config import GroundingSettings
 from rag.evidence import Evidence, EvidenceSet, asked_types, contradiction, fills
 from rag.judge import Extraction
-from rag.text import tokenize
 from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
@@ -108,6 +110,9 @@ class GroundingPolicy:
     def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft, judge=None) -> Verdict:
         if draft.grounding == "refused":
             return Verdict(False, draft.failure or "model_refused")
+        if draft.grounding == "fallback" and draft.copied is not None and not draft.copied_held:
+            return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the model, asked "
+                           f"to copy the answer, copied {'none' if not draft.copied.span else 'a span the sources lack'}")
         if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
             return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
         if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
@@ -126,7 +131,6 @@ class GroundingPolicy:
 
 
 _PUNCT = re.compile(r"[\s\W_]+")
-SPAN_IN_EVIDENCE = 0.8  # share of the span's words the evidence must hold (the model may drop or add a particle)
 
 
 def span_fails(got: Extraction, sentences: list[str], max_none: float) -> str:
@@ -137,10 +141,7 @@ def span_fails(got: Extraction, sentences: list[str], max_none: float) -> str:
         return f"P(the model finds no answer to copy) {got.none:.2f} ≥ {max_none}"
     if not got.span:
         return ""  # it said none, but not with that probability
-    evidence = _PUNCT.sub("", " ".join(sentences)).lower()
-    words = [w for w in tokenize(got.span) if _PUNCT.sub("", w)]
-    if _PUNCT.sub("", got.span).lower() not in evidence and (
-            not words or sum(_PUNCT.sub("", w).lower() in evidence for w in words) < SPAN_IN_EVIDENCE * len(words)):
+    if got.held_by([" ".join(sentences)]) is None:
         return f"the copied answer “{got.span}” is not in the evidence"
     return ""
 

@@ -188,10 +188,10 @@ def _loose(corpus_text, question, *sentences, strong=False):
     return EvidenceSet(question, "zh", ranked, answerable=True, strong=strong)
 
 
-def _answer(pipeline, llm, evidence):
+def _answer(pipeline, llm, evidence, judge=None):
     from rag.backends.base import Draft
 
-    backend = GroundedLLMBackend("fake", llm, Verifier(pipeline.embedder))
+    backend = GroundedLLMBackend("fake", llm, Verifier(pipeline.embedder), judge=judge)
     draft = [d for d in backend.answer(evidence.question, evidence, []) if isinstance(d, Draft)][0]
     return draft, pipeline.policy.decide(evidence.question, evidence, draft)
 
@@ -285,3 +285,47 @@ def test_a_supporting_sentence_the_model_cited_wins_a_near_tie(pipeline, corpus_
     assert v.support("英国加入CPTPP。", [a, b], "", preferred=[a]).evidence is a
     got = v.verify("英国加入CPTPP。[2]", [a, b], "", numbered=[a, b])
     assert [s.evidence for s in got] == [b]
+
+
+class Copier:
+    """A judge's model asked only to copy the answer's span: copies `span` (\"\" = it says there is none)."""
+
+    def __init__(self, span):
+        self.span, self.asked = span, []
+
+    def extract(self, question, sentences, lang, sources=None):
+        from rag.judge import Extraction
+
+        self.asked.append(sentences)
+        return Extraction(self.span)
+
+
+def test_failed_answer_quotes_the_sentence_holding_the_span_the_model_copies(pipeline, corpus_text):
+    # the best-ranked sentence does not answer; the runner-up holds what the model copies when asked for the span
+    llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
+    copier = Copier("首个域外成员")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *reversed(MEMBER_SOURCES), strong=True),
+                             judge=copier)
+    assert verdict.answer and draft.grounding == "fallback" and draft.copied_held
+    assert [c.text for c in draft.citations] == [MEMBER_SOURCES[0]]
+    assert copier.asked == [list(reversed(MEMBER_SOURCES))]  # it reads what the model read
+
+
+@pytest.mark.parametrize("span", ["", "第三个域外成员加入于2030年"])
+def test_failed_answer_is_refused_when_the_model_copies_no_span_of_the_sources(pipeline, corpus_text, span):
+    llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True),
+                             judge=Copier(span))
+    assert draft.grounding == "fallback" and not draft.copied_held
+    assert (verdict.answer, verdict.reason) == (False, "no_answer_span")
+
+
+def test_copy_check_off_keeps_the_quote_without_asking_for_a_span(pipeline, corpus_text):
+    from rag.backends.base import Draft
+
+    copier = Copier("")
+    backend = GroundedLLMBackend("fake", FakeLLM(), Verifier(pipeline.embedder), judge=copier, copy_check=False)
+    evidence = _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True)
+    draft = backend.finish("文档中没有找到相关信息，无法回答该问题。", evidence.ranked, evidence)
+    assert isinstance(draft, Draft) and draft.copied is None and copier.asked == []
+    assert pipeline.policy.decide(LOOSE_Q, evidence, draft).answer  # off: the quote stands as before

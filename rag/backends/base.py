@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 from rag.evidence import EvidenceSet
+from rag.judge import Extraction
 from rag.schema import Citation
 
 
@@ -18,6 +19,8 @@ class Draft:
     grounding: str = "verified"
     notice: str | None = None
     failure: str | None = None  # why a generated answer was replaced by a quote: the grounding policy reads it
+    copied: Extraction | None = None  # for such a quote: the answer the model copied when asked for its span
+    copied_held: bool = False  # whether a sentence the model read holds that span (then the quote is that sentence)
 
 
 class AnswerBackend(Protocol):

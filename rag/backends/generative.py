@@ -150,9 +150,11 @@ class MarkerFilter:
 
 
 class GroundedLLMBackend:
-    def __init__(self, name: str, llm, verifier: Verifier, relevance: dict[str, float] | None = None, judge=None):
+    def __init__(self, name: str, llm, verifier: Verifier, relevance: dict[str, float] | None = None, judge=None,
+                 copy_check: bool = True):
         self.name = name
         self.judge = judge  # asked by the grounding policy before this backend answers
+        self.copy_check = copy_check  # a failed answer: ask the judge's model to copy the answer's span (see finish)
         self.llm = llm
         self.verifier = verifier
         self.relevance = relevance or {"zh": 0.85, "en": 0.75}
@@ -217,9 +219,16 @@ class GroundedLLMBackend:
                    "list_cut_short": "the generated answer stopped in the middle of a list"}[failure]
             # a list cut short is quoted from the sentences the model used, which hold every item
             used = sorted({id(s.evidence): s.evidence for s in supported}.values(), key=lambda e: (e.doc_id, e.start))
+            copied, holder = None, None
+            if failure != "list_cut_short" and self.copy_check and self.judge is not None:
+                # the best-ranked sentence is often not the one that answers: the sentence holding the span the model
+                # copies is quoted instead, and a model that copies none makes the quote a refusal (rag/grounding.py)
+                copied = self.judge.extract(question, [e.text for e in chosen], evidence.lang)
+                if copied is not None and (i := copied.held_by([e.text for e in chosen])) is not None:
+                    holder = [chosen[i]]
             draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
-                          used if failure == "list_cut_short" else None)
-            draft.failure = failure
+                          used if failure == "list_cut_short" else holder)
+            draft.failure, draft.copied, draft.copied_held = failure, copied, holder is not None
             return draft
         cited: list[Evidence] = []
         parts = []

@@ -38,7 +38,7 @@ def _grounded(name: str, llm_for: Callable[[Settings], object]) -> Callable[[Set
         from rag.verify import Verifier
 
         return GroundedLLMBackend(name, llm_for(settings), Verifier(embedder), settings.grounding.relevance,
-                                  judge_for(settings, name))
+                                  judge_for(settings, name), settings.grounding.copy_check)
     return build
 
 
