@@ -311,13 +311,29 @@ def test_failed_answer_quotes_the_sentence_holding_the_span_the_model_copies(pip
     assert copier.asked == [list(reversed(MEMBER_SOURCES))]  # it reads what the model read
 
 
-@pytest.mark.parametrize("span", ["", "第三个域外成员加入于2030年"])
-def test_failed_answer_is_refused_when_the_model_copies_no_span_of_the_sources(pipeline, corpus_text, span):
+def test_failed_answer_is_refused_when_the_model_copies_no_span(pipeline, corpus_text):
     llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
     draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True),
-                             judge=Copier(span))
+                             judge=Copier(""))
     assert draft.grounding == "fallback" and not draft.copied_held
     assert (verdict.answer, verdict.reason) == (False, "no_answer_span")
+
+
+def test_a_copied_span_the_sources_lack_keeps_the_best_quote(pipeline, corpus_text):
+    # often a paraphrase of a right answer: the quote of the best sentences stands, as without the check
+    llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True),
+                             judge=Copier("第三个域外成员加入于2030年"))
+    assert verdict.answer and draft.grounding == "fallback" and not draft.copied_held
+    assert {c.text for c in draft.citations} == set(MEMBER_SOURCES)  # the best sentences, as without the check
+
+
+def test_a_copy_across_languages_never_refuses(pipeline, corpus_text):
+    evidence = _loose(corpus_text, "Which member of the CPTPP is the UK?", *MEMBER_SOURCES, strong=True)
+    evidence.lang = "en"  # an English question over these Chinese sentences
+    llm = FakeLLM().enqueue("The sources do not contain the answer.")
+    draft, verdict = _answer(pipeline, llm, evidence, judge=Copier(""))
+    assert evidence.pair == "en-zh" and draft.copied is not None and verdict.answer
 
 
 def test_copy_check_off_keeps_the_quote_without_asking_for_a_span(pipeline, corpus_text):
