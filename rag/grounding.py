@@ -23,7 +23,7 @@ of evals/datasets (see evals/README.md):
   the span of the evidence that answers (rag/judge.py); its probability of saying there is none is at or above the
   pair's `max_none`, or the span it copies is not in the evidence; and when the model's answer failed verification
   (`Settings.grounding.copy_check`), the model is asked to copy the answer: the quote standing in for the answer
-  is the sentence that holds the span it copies, and if it copies none (over sources in the question's language)
+  is the best sentence and the one that holds the span it copies, and if it copies none (over sources in the question's language)
   the question is refused;
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;

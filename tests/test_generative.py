@@ -300,14 +300,14 @@ class Copier:
         return Extraction(self.span)
 
 
-def test_failed_answer_quotes_the_sentence_holding_the_span_the_model_copies(pipeline, corpus_text):
+def test_failed_answer_quotes_the_best_sentence_and_the_one_holding_the_span_the_model_copies(pipeline, corpus_text):
     # the best-ranked sentence does not answer; the runner-up holds what the model copies when asked for the span
     llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
     copier = Copier("首个域外成员")
     draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *reversed(MEMBER_SOURCES), strong=True),
                              judge=copier)
     assert verdict.answer and draft.grounding == "fallback" and draft.copied_held
-    assert [c.text for c in draft.citations] == [MEMBER_SOURCES[0]]
+    assert [c.text for c in draft.citations] == [MEMBER_SOURCES[1], MEMBER_SOURCES[0]]  # the best, then the holder
     assert copier.asked == [list(reversed(MEMBER_SOURCES))]  # it reads what the model read
 
 

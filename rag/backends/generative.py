@@ -221,11 +221,12 @@ class GroundedLLMBackend:
             used = sorted({id(s.evidence): s.evidence for s in supported}.values(), key=lambda e: (e.doc_id, e.start))
             copied, holder = None, None
             if failure != "list_cut_short" and self.copy_check and self.judge is not None:
-                # the best-ranked sentence is often not the one that answers: the sentence holding the span the model
-                # copies is quoted instead, and a model that copies none makes the quote a refusal (rag/grounding.py)
+                # the runner-up quoted with the best sentence is the one holding the span the model copies when asked
+                # for the answer (often not the next-ranked one); a model that copies none makes the quote a refusal
+                # (rag/grounding.py)
                 copied = self.judge.extract(question, [e.text for e in chosen], evidence.lang)
                 if copied is not None and (i := copied.held_by([e.text for e in chosen])) is not None:
-                    holder = [chosen[i]]
+                    holder = [chosen[0]] if i == 0 else [chosen[0], chosen[i]]
             draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
                           used if failure == "list_cut_short" else holder)
             draft.failure, draft.copied, draft.copied_held = failure, copied, holder is not None
