@@ -57,6 +57,10 @@ class PairThresholds(BaseModel):
                               "enough; the span is not asked for (it costs a second prompt).")
     strong_judge: float = Field(0.0, ge=0, le=1, description="With min_judge: on strong evidence (best score at least "
                                 "`strong`) the judge's P(yes) must reach this instead (0 = min_judge everywhere).")
+    uncopied_refuses: bool = Field(False, description=(
+        "With copy_check: an answer that failed verification is refused when the model, asked to copy the answer's "
+        "span, copies none (no_answer_span); otherwise the quote stands in for it. Calibrated per pair on the local "
+        "calibration halves' fallbacks: zh-zh right 6 → 9, unanswerable answered 4 → 3; en-en right 6 → 4."))
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -116,7 +120,7 @@ class PairThresholds(BaseModel):
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.55, strong=0.75,
                             min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
-                            min_support=0.825, sure_support=0.85),
+                            min_support=0.825, sure_support=0.85, uncopied_refuses=True),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.3, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,

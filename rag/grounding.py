@@ -23,8 +23,8 @@ of evals/datasets (see evals/README.md):
   the span of the evidence that answers (rag/judge.py); its probability of saying there is none is at or above the
   pair's `max_none`, or the span it copies is not in the evidence; and when the model's answer failed verification
   (`Settings.grounding.copy_check`), the model is asked to copy the answer: the quote standing in for the answer
-  is the best sentence and the one that holds the span it copies, and if it copies none (over sources in the question's language)
-  the question is refused;
+  is the best sentence and the one that holds the span it copies, and if it copies none the question is refused
+  where the pair's `uncopied_refuses` says so (zh-zh);
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;
 - `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
@@ -111,17 +111,17 @@ class GroundingPolicy:
     def _judge_draft(self, question: str, evidence: EvidenceSet, draft: Draft, judge=None) -> Verdict:
         if draft.grounding == "refused":
             return Verdict(False, draft.failure or "model_refused")
-        # a span copied across languages cannot be found in the sources, and one the sources do not hold is often a
-        # paraphrase of a right answer (calibration halves): only a model that copies none refuses the quote
-        same_language = evidence.pair[:2] == evidence.pair[-2:]
-        if draft.grounding == "fallback" and draft.copied is not None and not draft.copied.span and same_language:
+        # a span the sources do not hold is often a paraphrase of a right answer (calibration halves): only a model
+        # that copies none refuses the quote, where the pair's calibration says so (zh-zh)
+        th = self.settings.thresholds(evidence.pair)
+        if (draft.grounding == "fallback" and draft.copied is not None and not draft.copied.span
+                and th.uncopied_refuses):
             return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the model, "
                                                     "asked to copy the answer from the sources, copied none")
         if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
             return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
         if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
             return Verdict(False, "echo", "the answer only repeats the question")
-        th = self.settings.thresholds(evidence.pair)
         if judge is not None and self.settings.judge and th.min_support > 0:
             sentences, sources = judged_view(evidence, self.settings.judge_sources)
             args = (question, sentences, strip_markers(draft.text), evidence.lang)

@@ -328,12 +328,13 @@ def test_a_copied_span_the_sources_lack_keeps_the_best_quote(pipeline, corpus_te
     assert {c.text for c in draft.citations} == set(MEMBER_SOURCES)  # the best sentences, as without the check
 
 
-def test_a_copy_across_languages_never_refuses(pipeline, corpus_text):
+def test_a_pair_whose_calibration_says_so_keeps_the_quote_when_the_model_copies_none(pipeline, corpus_text):
     evidence = _loose(corpus_text, "Which member of the CPTPP is the UK?", *MEMBER_SOURCES, strong=True)
-    evidence.lang = "en"  # an English question over these Chinese sentences
+    evidence.lang = "en"  # an English question over these Chinese sentences: en-zh does not refuse on it
     llm = FakeLLM().enqueue("The sources do not contain the answer.")
     draft, verdict = _answer(pipeline, llm, evidence, judge=Copier(""))
-    assert evidence.pair == "en-zh" and draft.copied is not None and verdict.answer
+    assert evidence.pair == "en-zh" and draft.copied is not None and not draft.copied.span and verdict.answer
+    assert not pipeline.settings.grounding.thresholds("en-en").uncopied_refuses  # nor en-en (calibration)
 
 
 def test_copy_check_off_keeps_the_quote_without_asking_for_a_span(pipeline, corpus_text):
