@@ -142,8 +142,8 @@ class GroundingSettings(BaseModel):
         "heading also vouches for same-topic questions the document does not answer (evals/README.md)."))
     copy_check: bool = Field(True, description=(
         "When an LLM backend's answer fails verification, its model is asked to copy the answer's span from the "
-        "sources: the quote standing in for the answer is the sentence holding that span, and none means refuse "
-        "(`no_answer_span`)."))
+        "sources: the quote standing in for the answer is the best sentence and the one holding that span; none "
+        "means refuse (`no_answer_span`) where the pair's `uncopied_refuses` is on."))
     relevance: dict[str, float] = Field(default_factory=lambda: {"zh": 0.85, "en": 0.75}, description=(
         "An LLM answer sentence must rest on evidence scoring at least this share of the best (by question language)."))
 

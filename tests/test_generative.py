@@ -306,7 +306,8 @@ def test_failed_answer_quotes_the_best_sentence_and_the_one_holding_the_span_the
     copier = Copier("首个域外成员")
     draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *reversed(MEMBER_SOURCES), strong=True),
                              judge=copier)
-    assert verdict.answer and draft.grounding == "fallback" and draft.copied_held
+    assert verdict.answer and draft.grounding == "fallback"
+    assert draft.copied.held_by(list(reversed(MEMBER_SOURCES))) == 1  # the runner-up holds the copied span
     assert [c.text for c in draft.citations] == [MEMBER_SOURCES[1], MEMBER_SOURCES[0]]  # the best, then the holder
     assert copier.asked == [list(reversed(MEMBER_SOURCES))]  # it reads what the model read
 
@@ -315,7 +316,7 @@ def test_failed_answer_is_refused_when_the_model_copies_no_span(pipeline, corpus
     llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
     draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True),
                              judge=Copier(""))
-    assert draft.grounding == "fallback" and not draft.copied_held
+    assert draft.grounding == "fallback" and draft.copied.held_by(list(MEMBER_SOURCES)) is None
     assert (verdict.answer, verdict.reason) == (False, "no_answer_span")
 
 
@@ -324,7 +325,7 @@ def test_a_copied_span_the_sources_lack_keeps_the_best_quote(pipeline, corpus_te
     llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")
     draft, verdict = _answer(pipeline, llm, _loose(corpus_text, LOOSE_Q, *MEMBER_SOURCES, strong=True),
                              judge=Copier("第三个域外成员加入于2030年"))
-    assert verdict.answer and draft.grounding == "fallback" and not draft.copied_held
+    assert verdict.answer and draft.grounding == "fallback" and draft.copied.held_by(list(MEMBER_SOURCES)) is None
     assert {c.text for c in draft.citations} == set(MEMBER_SOURCES)  # the best sentences, as without the check
 
 

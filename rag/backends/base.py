@@ -20,7 +20,6 @@ class Draft:
     notice: str | None = None
     failure: str | None = None  # why a generated answer was replaced by a quote: the grounding policy reads it
     copied: Extraction | None = None  # for such a quote: the answer the model copied when asked for its span
-    copied_held: bool = False  # whether a sentence the model read holds that span (then the quote is that sentence)
 
 
 class AnswerBackend(Protocol):
