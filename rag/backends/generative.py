@@ -214,7 +214,9 @@ class GroundedLLMBackend:
         whether that failure means "refuse" is the grounding policy's call."""
         question = question or evidence.question  # the asked type is the current turn's, not the condensed query's
         best = evidence.ranked[0].score
-        relevant = continued([e for e in chosen if e.score >= self.relevance.get(evidence.lang, 0.85) * best], chosen)
+        relevant = [e for e in chosen if e.score >= self.relevance.get(evidence.lang, 0.85) * best]
+        if evidence.lang == "en":  # calibrated on English questions only (en-en)
+            relevant = continued(relevant, chosen)
         # across languages the scores of on-topic sentences are close and low, so the share cuts sentences that hold the
         # answer; those below it may still support one, but only by the numbers and names they state (Verifier.support)
         weak = [e for e in chosen if e not in relevant and e.lang != evidence.lang]
