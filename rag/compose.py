@@ -339,6 +339,17 @@ def names_asked(text: str, question: str) -> bool:
     return any(stem(n) in words for n in asked_for(question))
 
 
+TOPIC_SHARE = 0.5  # a runner-up introducing a list covers at least this share of what the best sentence covers
+
+
+def same_topic(runner_up: Evidence, best: Evidence) -> bool:
+    """A runner-up introduces the asked list only when it is about what the question is about: it covers at least
+    half the key-term coverage of the best sentence. One that names the asked kind but misses the question's topic
+    introduces another list ("…recruit fighters from tribes in the Great Lakes region, including the Huron, …" for
+    "What tribes were in Father Le Loutre's War?", whose best sentence names the two tribes itself)."""
+    return runner_up.coverage >= TOPIC_SHARE * best.coverage
+
+
 def opens_list(text: str) -> bool:
     """The sentence introduces a list ("以下三项工作：", "the following:") or carries one inline."""
     return bool(_INTRODUCES.search(text)) or inline_list(text)

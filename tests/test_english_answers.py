@@ -86,3 +86,14 @@ def test_the_judge_bar_after_a_failed_answer_leaves_lists_unjudged_and_other_pai
     zh = EvidenceSet("谁负责课后作业俱乐部？", "zh", [_ev(CLUB.text, 0.87, "zh")], answerable=True)
     zh.judged = 0.3
     assert policy.decide("谁负责课后作业俱乐部？", zh, _fallback("unsupported")).answer
+
+
+def test_a_runner_up_naming_the_asked_kind_but_not_the_topic_introduces_no_list():
+    from dataclasses import replace
+
+    from rag.compose import same_topic
+
+    best = replace(CLUB, coverage=1.0)  # names every key term of the question
+    assert not same_topic(replace(WALKING, coverage=0.4), best)  # another group's list: less than half as covered
+    assert same_topic(replace(WALKING, coverage=0.6), best)
+    assert same_topic(replace(WALKING, coverage=0.3), replace(CLUB, coverage=0.5))  # coverage relative to the best's
