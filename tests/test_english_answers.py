@@ -97,3 +97,34 @@ def test_a_runner_up_naming_the_asked_kind_but_not_the_topic_introduces_no_list(
     assert not same_topic(replace(WALKING, coverage=0.4), best)  # another group's list: less than half as covered
     assert same_topic(replace(WALKING, coverage=0.6), best)
     assert same_topic(replace(WALKING, coverage=0.3), replace(CLUB, coverage=0.5))  # coverage relative to the best's
+
+
+class _Copier:
+    """The judge's model asked to copy the answer's span: copies `span`."""
+
+    def __init__(self, span):
+        self.span = span
+
+    def extract(self, question, sentences, lang, sources=None):
+        from rag.judge import Extraction
+
+        return Extraction(self.span)
+
+
+def _failed_quote(holder: Evidence) -> Draft:
+    from dataclasses import replace
+
+    question = "How much did the homework club cost?"
+    best = replace(CLUB, coverage=0.8)
+    evidence = EvidenceSet(question, "en", [best, holder], answerable=True)
+    backend = GroundedLLMBackend("fake", FakeLLM(), Verifier(None), judge=_Copier("$14,900"))
+    return backend.finish("$14,900. [2]", evidence.ranked, evidence, question)
+
+
+def test_a_failed_answer_copied_from_a_sentence_about_something_else_quotes_the_best_sentence_alone():
+    from dataclasses import replace
+
+    draft = _failed_quote(replace(LAUNCHED, score=0.5, coverage=0.2))  # the span's holder: another product's price
+    assert draft.grounding == "fallback" and [c.text for c in draft.citations] == [CLUB.text]
+    draft = _failed_quote(replace(LAUNCHED, score=0.5, coverage=0.6))  # a holder about the same thing is quoted too
+    assert [c.text for c in draft.citations] == [CLUB.text, LAUNCHED.text]

@@ -17,7 +17,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.backends.base import Draft
 from rag.backends.extractive import cite, quote
-from rag.compose import asks_for_list, drops_items
+from rag.compose import asks_for_list, drops_items, same_topic
 from rag.condense import previous_question
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
@@ -247,7 +247,10 @@ class GroundedLLMBackend:
                 # refusal is the grounding policy's call (rag/grounding.py, the pair's `uncopied_refuses`)
                 copied = self.judge.extract(question, [e.text for e in chosen], evidence.lang)
                 if copied is not None and (i := copied.held_by([e.text for e in chosen])) is not None:
-                    holder = [chosen[0]] if i == 0 else [chosen[0], chosen[i]]
+                    # an English question: a holder about something else (a sibling, another document) gave the model
+                    # a value that does not answer, so the quote keeps the best sentence alone
+                    off_topic = evidence.lang == "en" and not same_topic(chosen[i], chosen[0])
+                    holder = [chosen[0]] if i == 0 or off_topic else [chosen[0], chosen[i]]
             draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
                           used if failure == "list_cut_short" else holder)
             draft.failure, draft.copied = failure, copied
