@@ -173,7 +173,7 @@ class Pipeline:
             named = rank and names_asked(intro.text, question) and (opens_list(intro.text) or counts[id(intro)])
             if rank and not named and not (id(intro) in close and announces_asked(intro.text, question)):
                 continue
-            if rank and not same_topic(intro, ranked[0]):  # another list of the asked kind, about something else
+            if rank and not same_topic(intro, ranked[0], question):  # another list of the asked kind, about something else
                 continue
             if named and inline_list(intro.text):  # "随机配件包括以下几种：量杯一个、饭勺一把…": the list itself
                 return [intro]

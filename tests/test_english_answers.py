@@ -93,10 +93,15 @@ def test_a_runner_up_naming_the_asked_kind_but_not_the_topic_introduces_no_list(
 
     from rag.compose import same_topic
 
-    best = replace(CLUB, coverage=1.0)  # names every key term of the question
-    assert not same_topic(replace(WALKING, coverage=0.4), best)  # another group's list: less than half as covered
-    assert same_topic(replace(WALKING, coverage=0.6), best)
-    assert same_topic(replace(WALKING, coverage=0.3), replace(CLUB, coverage=0.5))  # coverage relative to the best's
+    question = "How much did the new dental wing cost?"  # key terms: new, dental, wing, cost
+    best = replace(CLUB, coverage=0.75, missing=["cost"])
+    assert same_topic(replace(WALKING, coverage=0.5, missing=["new", "cost"]), best, question)
+    assert not same_topic(replace(WALKING, coverage=0.3, missing=["new", "cost"]), best, question)  # under half
+    # as covered, but only by the asked value's word: another thing's cost
+    assert not same_topic(replace(WALKING, coverage=0.5, missing=["new", "dental", "wing"]), best, question)
+    # a best sentence covering nothing leaves only the share to compare
+    assert same_topic(replace(WALKING, coverage=0.0, missing=["new", "dental", "wing", "cost"]),
+                      replace(CLUB, coverage=0.0, missing=["new", "dental", "wing", "cost"]), question)
 
 
 class _Copier:

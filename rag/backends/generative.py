@@ -249,7 +249,7 @@ class GroundedLLMBackend:
                 if copied is not None and (i := copied.held_by([e.text for e in chosen])) is not None:
                     # en-en (calibrated there): a holder about something else (a sibling, another document) gave the model
                     # a value that does not answer, so the quote keeps the best sentence alone
-                    off_topic = evidence.pair == "en-en" and not same_topic(chosen[i], chosen[0])
+                    off_topic = evidence.pair == "en-en" and not same_topic(chosen[i], chosen[0], question)
                     holder = [chosen[0]] if i == 0 or off_topic else [chosen[0], chosen[i]]
             draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
                           used if failure == "list_cut_short" else holder)
