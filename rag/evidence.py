@@ -95,7 +95,7 @@ _QUESTION_WORD = re.compile(r"^(?:哪|什么|几|多少|多长|多久|多大|多
 # An English clitic ("the orchard's", "they'd", "we'll") tokenizes to a fragment ("s", "d", "ll") that occurs in
 # nearly every English sentence, so it covered a key term wherever the question was possessive. "n't" stays: it is a
 # negation (the contradiction check reads the question itself, not its key terms).
-_CLITIC = re.compile(r"(?<=[A-Za-z])['’](?:s|d|ll|re|ve|m)\b", re.I)
+_CLITIC = re.compile(r"(?<=[A-Za-z])['’](s|d|ll|re|ve|m)\b", re.I)
 
 
 def asked_for(question: str) -> set[str]:
@@ -109,11 +109,11 @@ def asked_for(question: str) -> set[str]:
 
 
 def key_terms(question: str) -> list[str]:
-    """The question's content words: tokens without stop words, question-framing words, counts, demonstratives,
-    English clitics ("'s") or the noun right after a question word (the kind of thing asked for), each once. A year is no count: it names
+    """The question's content words: tokens without stop words, question-framing words, counts, demonstratives
+    or the noun right after a question word (the kind of thing asked for), each once. A year is no count: it names
     when, and evidence about another year does not answer ("2023年的冠军是谁？")."""
     asked_nouns = asked_for(question)
-    tokens = tokenize(_CLITIC.sub("", question))
+    tokens = tokenize(question)
     asking = [t for t in tokens if t in QUESTION_WORDS or _QUESTION_WORD.match(t)]
     return list(dict.fromkeys(t for t in tokens
                               if _YEAR.fullmatch(t) or t not in asked_nouns and not _FRAME.match(t)
@@ -136,14 +136,19 @@ OTHER_WORD_WEIGHT = 0.5  # a verb, adverb or other word of the question counts h
 
 def term_weights(question: str, terms: list[str]) -> dict[str, float]:
     """How much each key term counts for the coverage check, by its form in the question alone: a word that names a
-    thing (a noun, a name, a number, a Latin word) counts 1, any other word OTHER_WORD_WEIGHT. No corpus statistic
+    thing (a noun, a name, a number, a Latin word) counts 1, any other word OTHER_WORD_WEIGHT, an English clitic's
+    fragment ("s" of "the orchard's") nothing. No corpus statistic
     enters, so a coverage threshold means the same in an index of 7 documents or of 500 (IDF over the index made a
     question whose distinctive word is missing pass once the topic's words grew rare in a large index)."""
     import jieba.posseg
 
     tagged = [(w.lower(), tag) for w, tag in jieba.posseg.cut(question)]
+    clitics = {m.group(1).lower() for m in _CLITIC.finditer(question)}
     weights = {}
     for term in terms:
+        if term in clitics and not re.search(rf"(?<![\w'’]){re.escape(term)}\b", question, re.I):
+            weights[term] = 0.0  # a clitic's fragment, not a word: it would be found in nearly any sentence
+            continue
         if re.search(r"[a-z\d]", term):
             weights[term] = 1.0
             continue
