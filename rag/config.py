@@ -131,7 +131,12 @@ class PairThresholds(BaseModel):
 # false refusals 0.068 -> 0.102); in the large index no coverage keeps it (0.113 at any floor: the score and type
 # checks refuse those). Counting each question word once (jieba's search-mode pieces 青州 / 州市 of 青州市 as partial
 # credit only when the whole word is missing) was measured and dropped: 6-8 answerable questions lost, no refusal won.
-# judged_min_coverage unchanged (the judge's calibration with the new checks did not finish; see the report).
+# judged_min_coverage unchanged, measured with `evals.calibrate --judge --no-span --corpus ...` on the same halves
+# (bare sentences, the other judged thresholds as shipped): en-en 0 -> 0.25 changes no decision; 0.3 refuses one more
+# unanswerable question per index (own 0.706 -> 0.735, large 0.667 -> 0.694) and 1-2 more answerable ones (false
+# refusals 0.119 -> 0.136, 0.210 -> 0.226), so it stays 0. zh-zh 0.45 -> 0.51 would refuse 0.690 -> 0.762 with false
+# refusals 0.121 -> 0.132 (own), 0.165 -> 0.176 (large): with the judge no coverage keeps the budget on these halves
+# (the judge's own refusals exceed it), so the judge's thresholds decide first.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.51, strong=0.75,
                             min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
