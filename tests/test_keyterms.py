@@ -101,9 +101,11 @@ def test_the_noun_a_question_word_asks_for_has_no_sibling():
     ("How many days of bereavement leave do employees get?", "Employees get ten days of sick leave.",
      "bereavement leave", "sick leave"),
 ])
-def test_an_english_sibling_contradicts(question, text, asked, given_):
-    assert sibling(question, _ev(text, "en")) == (given_, asked)
-    assert _decide(question, text, "en") == "contradiction"
+def test_english_siblings_are_not_judged(question, text, asked, given_):
+    # the English form of the rule refused right answers (verb forms, a sibling best sentence over the answer's
+    # runner-up): off, so these pass on to the other checks
+    assert sibling(question, _ev(text, "en")) is None
+    assert _decide(question, text, "en") != "contradiction"
 
 
 @pytest.mark.parametrize("question, text", [
