@@ -61,6 +61,11 @@ class PairThresholds(BaseModel):
         "With copy_check: an answer that failed verification is refused when the model, asked to copy the answer's "
         "span, copies none (no_answer_span); otherwise the quote stands in for it. Calibrated per pair on the local "
         "calibration halves' fallbacks: zh-zh right 6 → 9, unanswerable answered 4 → 3; en-en right 6 → 4."))
+    min_holder_coverage: float = Field(0.0, ge=0, le=1, description=(
+        "With copy_check: an answer that failed verification is refused when the span the model copies as the answer "
+        "is held only by a runner-up sentence (not the best one) whose own words cover less than this IDF-free "
+        "weighted share of the question's key terms: the model found its answer in a sentence about something else "
+        "(a sibling's value). 0 = not checked; across languages key terms never match, so it stays 0 there."))
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -120,9 +125,10 @@ class PairThresholds(BaseModel):
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.55, strong=0.75,
                             min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
-                            min_support=0.825, sure_support=0.85, uncopied_refuses=True),
+                            min_support=0.825, sure_support=0.85, uncopied_refuses=True,
+                            min_holder_coverage=0.4),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.3, strong=0.75,
-                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
+                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0, min_holder_coverage=0.4),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
                             min_judge=0.2, judged_min_score=0.25, judged_min_coverage=0.0),
     "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,
