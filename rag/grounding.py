@@ -120,7 +120,7 @@ class GroundingPolicy:
             return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the model, "
                                                     "asked to copy the answer from the sources, copied none")
         if (draft.grounding == "fallback" and th.min_holder_coverage > 0 and (held := draft.copied_from) is not None
-                and held is not evidence.ranked[0]
+                and held is not evidence.ranked[0] and held.lang == evidence.lang
                 and (cover := own_coverage(question, held.text)) < th.min_holder_coverage):
             return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the answer the "
                                                     f"model copies is in a sentence covering {cover:.2f} of the "
