@@ -24,7 +24,8 @@ of evals/datasets (see evals/README.md):
   pair's `max_none`, or the span it copies is not in the evidence; and when the model's answer failed verification
   (`Settings.grounding.copy_check`), the model is asked to copy the answer: the quote standing in for the answer
   is the best sentence and the one that holds the span it copies, and if it copies none the question is refused
-  where the pair's `uncopied_refuses` says so (zh-zh);
+  where the pair's `uncopied_refuses` says so (zh-zh), as it is when the span is held only by a runner-up whose own
+  words cover less than the pair's `min_holder_coverage` of the key terms (a sibling's value);
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;
 - `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
