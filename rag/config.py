@@ -62,6 +62,11 @@ class PairThresholds(BaseModel):
         "With copy_check: an answer that failed verification is refused when the model, asked to copy the answer's "
         "span, copies none (no_answer_span); otherwise the quote stands in for it. Calibrated per pair on the local "
         "calibration halves' fallbacks: zh-zh right 6 → 9, unanswerable answered 4 → 3; en-en right 6 → 4."))
+    min_holder_coverage: float = Field(0.0, ge=0, le=1, description=(
+        "With copy_check: an answer that failed verification is refused when the span the model copies as the answer "
+        "is held only by a runner-up sentence (not the best one, in the question's language) whose own words cover "
+        "less than this weighted share of the question's key terms: the model found its answer in a sentence about "
+        "something else (a sibling's value). 0 = not checked; across languages key terms never match: 0 there."))
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -138,12 +143,19 @@ class PairThresholds(BaseModel):
 # refusals 0.119 -> 0.136, 0.210 -> 0.226), so it stays 0. zh-zh 0.45 -> 0.51 would refuse 0.690 -> 0.762 with false
 # refusals 0.121 -> 0.132 (own), 0.165 -> 0.176 (large): with the judge no coverage keeps the budget on these halves
 # (the judge's own refusals exceed it), so the judge's thresholds decide first.
+# min_holder_coverage (session 9): on the local calibration halves' fallbacks (cmrc_zh, handmade, squad_en, sample_zh:
+# 25 fallbacks; nearmiss: 10) the span the model copied was held by a runner-up in 13 of them, and every such runner-up
+# covered at most 0.33 of the question's key terms by its own words (the best sentences 0.33-1.0). Refusing those: zh
+# unanswerable refused +3, wrong answers refused 3, no right answer lost; en +2 refused, 2 wrong answers refused, 2 right
+# quotes lost (the best sentence held the answer while the model copied a sibling's value: "6,400 attended" quoted
+# with "39,500 visitors"). A runner-up in the other language (a translation of the document) is not judged by it.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.51, strong=0.75,
                             min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
-                            min_support=0.825, sure_support=0.85, uncopied_refuses=True),
+                            min_support=0.825, sure_support=0.85, uncopied_refuses=True,
+                            min_holder_coverage=0.4),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.3, strong=0.75,
-                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0),
+                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0, min_holder_coverage=0.4),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
                             min_judge=0.2, judged_min_score=0.25, judged_min_coverage=0.0),
     "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,
