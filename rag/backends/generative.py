@@ -240,7 +240,7 @@ class GroundedLLMBackend:
                    "list_cut_short": "the generated answer stopped in the middle of a list"}[failure]
             # a list cut short is quoted from the sentences the model used, which hold every item
             used = sorted({id(s.evidence): s.evidence for s in supported}.values(), key=lambda e: (e.doc_id, e.start))
-            copied, holder = None, None
+            copied, holder, copied_from = None, None, None
             if failure != "list_cut_short" and self.copy_check and self.judge is not None:
                 # the runner-up quoted with the best sentence is the one holding the span the model copies when asked
                 # for the answer (often not the next-ranked one); whether a model that copies none makes the quote a
@@ -251,9 +251,10 @@ class GroundedLLMBackend:
                     # a value that does not answer, so the quote keeps the best sentence alone
                     off_topic = evidence.pair == "en-en" and not same_topic(chosen[i], chosen[0], question)
                     holder = [chosen[0]] if i == 0 or off_topic else [chosen[0], chosen[i]]
+                    copied_from = chosen[i]
             draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
                           used if failure == "list_cut_short" else holder)
-            draft.failure, draft.copied = failure, copied
+            draft.failure, draft.copied, draft.copied_from = failure, copied, copied_from
             return draft
         cited: list[Evidence] = []
         parts = []
