@@ -67,6 +67,11 @@ class PairThresholds(BaseModel):
         "is held only by a runner-up sentence (not the best one, in the question's language) whose own words cover "
         "less than this weighted share of the question's key terms: the model found its answer in a sentence about "
         "something else (a sibling's value). 0 = not checked; across languages key terms never match: 0 there."))
+    fallback_judge: float = Field(0.0, ge=0, le=1, description=(
+        "With copy_check's quote (an LLM answer that failed verification): the quote stands only when the judge's "
+        "P(the evidence states the answer) was at least this, else refuse with the failure's reason (0 = off). "
+        "en-en 0.6: on the local calibration halves the model's failed answers over sentences the judge was unsure "
+        "of were a sibling's value (nearmiss, 3 of 3 unanswerable); the right quotes had P >= 0.61."))
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -155,7 +160,8 @@ _PAIRS = {
                             min_support=0.825, sure_support=0.85, uncopied_refuses=True,
                             min_holder_coverage=0.4),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.3, strong=0.75,
-                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0, min_holder_coverage=0.4),
+                            min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0, min_holder_coverage=0.4,
+                            fallback_judge=0.6),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
                             min_judge=0.2, judged_min_score=0.25, judged_min_coverage=0.0),
     "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,

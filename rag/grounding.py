@@ -126,6 +126,11 @@ class GroundingPolicy:
             return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the answer the "
                                                     f"model copies is in a sentence covering {cover:.2f} of the "
                                                     f"question's key terms (< {th.min_holder_coverage})")
+        # a failed answer over evidence the judge was unsure of: the model mostly took a sibling's value (en-en)
+        if (draft.grounding == "fallback" and draft.failure in REASONS and evidence.judged is not None
+                and evidence.judged < th.fallback_judge):
+            return Verdict(False, draft.failure, f"the generated answer failed ({draft.failure}) and P(the evidence "
+                                                 f"states the answer) {evidence.judged:.2f} < {th.fallback_judge}")
         if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
             return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
         if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
