@@ -88,7 +88,7 @@ def test_the_judge_bar_after_a_failed_answer_leaves_lists_unjudged_and_other_pai
     assert policy.decide("谁负责课后作业俱乐部？", zh, _fallback("unsupported")).answer
 
 
-def test_a_runner_up_naming_the_asked_kind_but_not_the_topic_introduces_no_list():
+def test_a_runner_up_about_another_thing_is_not_on_the_best_sentences_topic():
     from dataclasses import replace
 
     from rag.compose import same_topic
