@@ -136,7 +136,7 @@ class GroundingSettings(BaseModel):
     check_contradiction: bool = Field(True, description="Refuse when the evidence is about another year.")
     judge: bool = Field(True, description="LLM backends also ask their model whether the evidence states the answer "
                                           "(one token, rag/judge.py); the extractive backend never does.")
-    judge_sources: Literal["never", "lists", "always"] = Field("lists", description=(
+    judge_sources: Literal["never", "lists", "needed", "always"] = Field("lists", description=(
         "When the judge reads each sentence with its document's name and section heading: a list's items leave their "
         "subject and time to them (\"…this year\" under \"Annual Report 2025\"); on single best sentences the "
         "heading also vouches for same-topic questions the document does not answer (evals/README.md)."))
