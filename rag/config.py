@@ -136,10 +136,12 @@ class GroundingSettings(BaseModel):
     check_contradiction: bool = Field(True, description="Refuse when the evidence is about another year.")
     judge: bool = Field(True, description="LLM backends also ask their model whether the evidence states the answer "
                                           "(one token, rag/judge.py); the extractive backend never does.")
-    judge_sources: Literal["never", "lists", "needed", "always"] = Field("lists", description=(
-        "When the judge reads each sentence with its document's name and section heading: a list's items leave their "
-        "subject and time to them (\"…this year\" under \"Annual Report 2025\"); on single best sentences the "
-        "heading also vouches for same-topic questions the document does not answer (evals/README.md)."))
+    judge_sources: Literal["never", "lists", "needed", "always"] = Field("needed", description=(
+        "When the judge reads each sentence with where it comes from: a list's items always (\"…this year\" under "
+        "\"Annual Report 2025\"); with `needed` a single sentence too, with its document's title and section heading, "
+        "when they hold every key term of the question the sentence lacks (its subject left to the title, its holiday "
+        "to the section); shown beside every sentence (`always`) the heading also vouched for same-topic questions the "
+        "document does not answer (evals/README.md)."))
     copy_check: bool = Field(True, description=(
         "When an LLM backend's answer fails verification, its model is asked to copy the answer's span from the "
         "sources: the quote standing in for the answer is the best sentence and the one holding that span; none "

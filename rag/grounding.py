@@ -194,13 +194,15 @@ def headings(e: Evidence) -> list[str]:
 
 
 def needed_source(e: Evidence, terms: list[str]) -> str:
-    """Where a single sentence comes from, when it leaves some of the question's key terms to it (the subject named
-    only by the title, the holiday only by the section heading): all its headings, so a sibling's section shows as
-    well; "" when no heading holds a key term the sentence lacks."""
+    """Where a single sentence comes from, when it leaves the question's key terms to it (the subject named only by
+    the title, the holiday only by the section heading): all its headings, when they hold every key term the sentence
+    lacks; "" when it lacks none, or one that neither it nor its headings hold (a sibling's sentence: "K2" asked,
+    the T5's sales given under the same title), which is then judged bare."""
     sentence = e.text.lower()
     lacks = [t for t in terms if not term_in(t, sentence)]
     shown = headings(e)
-    return " · ".join(shown) if any(term_in(t, h.lower()) for h in shown for t in lacks) else ""
+    said = "\n".join(shown).lower()
+    return " · ".join(shown) if lacks and shown and all(term_in(t, said) for t in lacks) else ""
 
 
 def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[str], list[str] | None]:

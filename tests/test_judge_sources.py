@@ -35,18 +35,24 @@ def test_scored_context_gives_the_documents_name_title_and_section(fresh_setting
 
 
 def test_a_sentence_lacking_the_subject_is_shown_with_its_headings(fresh_settings):
-    question = "How many boats a day does the Pinecrest Marina fuel pier serve?"
-    ev = _scored(question, fresh_settings)
-    serves = _sentence(ev, "It serves 40 boats")
+    question = "How many boats a day does Pinecrest Marina serve during the summer?"
+    serves = _sentence(_scored(question, fresh_settings), "It serves 40 boats")
     assert needed_source(serves, key_terms(question)) == "Pinecrest Marina: 2026 Season Report · Docks"
-    # a sentence naming every key term the headings hold is shown bare
+
+
+def test_a_gap_the_headings_do_not_fill_leaves_the_sentence_bare(fresh_settings):
+    # "fuel pier" is in the sentence before, not in a heading: the headings would only vouch for the marina
+    question = "How many boats a day does the Pinecrest Marina fuel pier serve?"
+    serves = _sentence(_scored(question, fresh_settings), "It serves 40 boats")
+    assert needed_source(serves, key_terms(question)) == ""
+    # a sentence that names every key term needs no heading either
     named = "Who is the deputy of the harbour master?"
     assert needed_source(_sentence(_scored(named, fresh_settings), "Her deputy is Tom Reyes"), key_terms(named)) == ""
 
 
 def test_needed_sources_reach_the_judge_only_where_a_heading_fills_a_gap(fresh_settings):
     th = PairThresholds(min_score=0.0, min_coverage=0.0, strong=2.0, min_judge=0.5)
-    ev = _scored("How many boats a day does the Pinecrest Marina fuel pier serve?", fresh_settings)
+    ev = _scored("How many boats a day does Pinecrest Marina serve during the summer?", fresh_settings)
     ev.ranked.insert(0, _sentence(ev, "It serves 40 boats"))
     judge = Recorder(0.9)
     GroundingPolicy(GroundingSettings(pairs={"en-en": th}, judge_sources="needed")).decide(ev.question, ev, judge=judge)
