@@ -117,6 +117,16 @@ class PairThresholds(BaseModel):
 # 0.039, large 0.092 -> 0.066; bare sentences, own: 0.092 -> 0.053); lower bars lose refusals in the large index
 # (0.5: 0.688 -> 0.625), where a sentence's key-term coverage, and so its score, runs higher. en-en: the search
 # on its own index keeps it off (0.35-0.4 cut false refusals only by losing refusals in one index or the other).
+# Session 9, bare sentences (what ships for single sentences), the four halves in their own index and the large one
+# (`calibrate --judge --no-span --corpus ...`): zh-zh strong_judge 0.7 against 0 (off): own index refused 0.688 in
+# both, false refusals 0.092 -> 0.053; large index refused 0.719 -> 0.688 (one handmade question), false refusals
+# 0.105 -> 0.079 (off breaks the budget there): kept. en-en 0.35 would be free on those four halves (false refusals
+# own 0.071 -> 0.048, large 0.111 -> 0.067, no refusal lost) but loses 3 of nearmiss's 11 en-en refusals (0.727 ->
+# 0.455) for one false refusal fewer: kept off. judge_sources `needed` (GroundingSettings): on nearmiss's calibration
+# half the judge's false refusals 11 -> 7 of 32 (zh-zh 7 -> 3 of 15; en-en unchanged), refusals 15 of 21 in both; the
+# four halves' decisions unchanged (own index). Headings shown whenever they hold any term the sentence lacks: false
+# refusals 11 -> 4 but refusals 15 -> 9 (a sibling's section vouched for it); every lacking noun or name (verbs
+# excused): 6 and 14 (cmrc_zh false refusals 1 -> 0). Both trade refusals for answers, so every lacking term it is.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.55, strong=0.75,
                             min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
