@@ -339,6 +339,22 @@ def names_asked(text: str, question: str) -> bool:
     return any(stem(n) in words for n in asked_for(question))
 
 
+TOPIC_SHARE = 0.5  # a runner-up introducing a list covers at least this share of what the best sentence covers
+
+
+def same_topic(runner_up: Evidence, best: Evidence, question: str) -> bool:
+    """Whether a runner-up is about what the question is about, as far as the best sentence is: it covers at least
+    half the key-term coverage of the best sentence, and one of the key terms the best sentence covers (when it
+    covers any). One that names the asked kind or value but not the question's topic is about something else: it
+    introduces another list ("…recruit fighters from tribes in the Great Lakes region, including the Huron, …" for
+    "What tribes were in Father Le Loutre's War?"), or states another thing's cost ("A drip irrigation system was
+    installed … at a cost of $18,500" for "How much did the new dental wing cost?")."""
+    terms = set(key_terms(question))
+    covered = terms - set(best.missing)
+    shared = covered & (terms - set(runner_up.missing))
+    return runner_up.coverage >= TOPIC_SHARE * best.coverage and (bool(shared) or not covered)
+
+
 def opens_list(text: str) -> bool:
     """The sentence introduces a list ("以下三项工作：", "the following:") or carries one inline."""
     return bool(_INTRODUCES.search(text)) or inline_list(text)

@@ -24,7 +24,8 @@ of evals/datasets (see evals/README.md):
   pair's `max_none`, or the span it copies is not in the evidence; and when the model's answer failed verification
   (`Settings.grounding.copy_check`), the model is asked to copy the answer: the quote standing in for the answer
   is the best sentence and the one that holds the span it copies, and if it copies none the question is refused
-  where the pair's `uncopied_refuses` says so (zh-zh);
+  where the pair's `uncopied_refuses` says so (zh-zh), as it is when the span is held only by a runner-up whose own
+  words cover less than the pair's `min_holder_coverage` of the key terms (a sibling's value);
 - `model_refused`: the model found no answer and the evidence is not strong;
 - `echo`: the answer adds nothing to the question;
 - `unsupported`: with an LLM backend, the model's probability that the evidence supports the answer it wrote
@@ -39,7 +40,8 @@ from dataclasses import dataclass
 
 from rag.backends.base import Draft
 from rag.config import GroundingSettings
-from rag.evidence import Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, title_of
+from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, term_weights,
+                          title_of, weighted_coverage)
 from rag.judge import Extraction
 from rag.verify import new_content, strip_markers
 
@@ -118,6 +120,17 @@ class GroundingPolicy:
                 and th.uncopied_refuses):
             return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the model, "
                                                     "asked to copy the answer from the sources, copied none")
+        if (draft.grounding == "fallback" and th.min_holder_coverage > 0 and (held := draft.copied_from) is not None
+                and held is not evidence.ranked[0] and held.lang == evidence.lang
+                and (cover := own_coverage(question, held.text)) < th.min_holder_coverage):
+            return Verdict(False, "no_answer_span", f"the generated answer failed ({draft.failure}) and the answer the "
+                                                    f"model copies is in a sentence covering {cover:.2f} of the "
+                                                    f"question's key terms (< {th.min_holder_coverage})")
+        # a failed answer over evidence the judge was unsure of: the model mostly took a sibling's value (en-en)
+        if (draft.grounding == "fallback" and draft.failure in REASONS and evidence.judged is not None
+                and evidence.judged < th.fallback_judge):
+            return Verdict(False, draft.failure, f"the generated answer failed ({draft.failure}) and P(the evidence "
+                                                 f"states the answer) {evidence.judged:.2f} < {th.fallback_judge}")
         if draft.failure in ("model_refused", "type_not_filled") and not evidence.strong:
             return Verdict(False, draft.failure, "the model found no answer of the asked kind in loose evidence")
         if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
@@ -135,6 +148,13 @@ class GroundingPolicy:
 
 
 _PUNCT = re.compile(r"[\s\W_]+")
+
+
+def own_coverage(question: str, sentence: str) -> float:
+    """The weighted share of the question's key terms a sentence's own words cover (no context: what a sentence
+    says about a sibling is not made about the asked thing by a title above it)."""
+    terms = key_terms(question)
+    return weighted_coverage(terms, sentence, term_weights(question, terms))[0]
 
 
 def span_fails(got: Extraction, sentences: list[str], max_none: float) -> str:

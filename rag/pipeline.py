@@ -16,7 +16,7 @@ from rag.backends.registry import UnavailableBackend, check_name, get_backend
 from rag.backends.extractive import cite
 from rag.compose import (DocumentView, announces_asked, announces_only, as_evidence, asks_for_list, asks_how, breakdown,
                          counts_asked, inline_list, is_title, list_items, missing_note, names_asked, naming_part,
-                         opens_list, own_terms, paragraph_opening, quote_parts, split_question)
+                         opens_list, own_terms, paragraph_opening, quote_parts, same_topic, split_question)
 from rag.condense import asked_part, standalone_question
 from rag.config import RetrievalMode, Settings
 from rag.embedding import get_embedder
@@ -172,6 +172,8 @@ class Pipeline:
             # a runner-up must announce what is asked: close to the best, or naming the asked kind in a list
             named = rank and names_asked(intro.text, question) and (opens_list(intro.text) or counts[id(intro)])
             if rank and not named and not (id(intro) in close and announces_asked(intro.text, question)):
+                continue
+            if rank and not same_topic(intro, ranked[0], question):  # another list of the asked kind, about something else
                 continue
             if named and inline_list(intro.text):  # "随机配件包括以下几种：量杯一个、饭勺一把…": the list itself
                 return [intro]

@@ -320,6 +320,30 @@ def test_failed_answer_is_refused_when_the_model_copies_no_span(pipeline, corpus
     assert (verdict.answer, verdict.reason) == (False, "no_answer_span")
 
 
+def test_failed_answer_is_refused_when_the_copied_span_is_in_a_sentence_about_something_else(pipeline, corpus_text):
+    # the best sentence names the asked dialogue but no city; the city the model copies is in a runner-up about
+    # another meeting, which covers few of the question's key terms: a sibling's value, not the answer
+    question = LOOSE_CITY_Q
+    llm = FakeLLM().enqueue("2007年美俄战略安全对话在华盛顿举行。[2]")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, question, *CITY_SOURCES, strong=True),
+                             judge=Copier("华盛顿"))
+    assert draft.grounding == "fallback" and draft.copied_from.text == CITY_SOURCES[1]
+    assert (verdict.answer, verdict.reason) == (False, "no_answer_span") and "华盛顿" not in verdict.detail
+
+
+def test_a_copied_span_in_the_best_sentence_keeps_the_quote_whatever_it_covers(pipeline, corpus_text):
+    question = LOOSE_CITY_Q
+    llm = FakeLLM().enqueue("2007年美俄战略安全对话在莫斯科举行。[1]")
+    draft, verdict = _answer(pipeline, llm, _loose(corpus_text, question, *CITY_SOURCES, strong=True),
+                             judge=Copier("美俄战略安全对话"))
+    assert draft.grounding == "fallback" and draft.copied_from.text == CITY_SOURCES[0] and verdict.answer
+
+
+def test_the_holder_check_is_off_across_languages(pipeline, corpus_text):
+    assert pipeline.settings.grounding.thresholds("en-zh").min_holder_coverage == 0
+    assert pipeline.settings.grounding.thresholds("zh-zh").min_holder_coverage > 0
+
+
 def test_a_copied_span_the_sources_lack_keeps_the_best_quote(pipeline, corpus_text):
     # often a paraphrase of a right answer: the quote of the best sentences stands, as without the check
     llm = FakeLLM().enqueue("文档中没有找到相关信息，无法回答该问题。")

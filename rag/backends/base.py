@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
-from rag.evidence import EvidenceSet
+from rag.evidence import Evidence, EvidenceSet
 from rag.judge import Extraction
 from rag.schema import Citation
 
@@ -20,6 +20,7 @@ class Draft:
     notice: str | None = None
     failure: str | None = None  # why a generated answer was replaced by a quote: the grounding policy reads it
     copied: Extraction | None = None  # for such a quote: the answer the model copied when asked for its span
+    copied_from: Evidence | None = None  # and the sentence it read that holds that span (None: none holds it)
 
 
 class AnswerBackend(Protocol):

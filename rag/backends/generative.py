@@ -17,7 +17,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.backends.base import Draft
 from rag.backends.extractive import cite, quote
-from rag.compose import asks_for_list, drops_items
+from rag.compose import asks_for_list, drops_items, same_topic
 from rag.condense import previous_question
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
@@ -117,6 +117,25 @@ def named_after(answer: str, source: str) -> str:
     return source[at + len(core):m.end()].rstrip() if m else ""
 
 
+# An English sentence that opens by referring back ("It is run by retired teacher Grace Moyo.") says the rest of what
+# the sentence right before it began; its own words score low, since the subject is in that sentence.
+_REFERS_BACK = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|this|these|both)\b", re.I)
+_ADJACENT = 3  # at most this many characters (whitespace) between two sentences that follow one another
+
+
+def continued(relevant: list[Evidence], chosen: list[Evidence]) -> list[Evidence]:
+    """The relevant sentences and, among those the model read, each English one that right follows a relevant one in
+    its document and opens by referring back to it (a pronoun): it continues that sentence and is as relevant.
+    A sentence following a sibling the model was not shown stays out ("It launched in May…" after "The Kestrel cart
+    is its second product." when the question is about the Heron arm)."""
+    out = list(relevant)
+    for e in chosen:
+        if e not in out and e.lang == "en" and _REFERS_BACK.match(e.text.strip()) and any(
+                r.doc_id == e.doc_id and 0 <= e.start - r.end <= _ADJACENT for r in out):
+            out.append(e)
+    return out
+
+
 class MarkerFilter:
     """Drops the model's own [n] markers from streamed text (they are reassigned later).
 
@@ -196,6 +215,8 @@ class GroundedLLMBackend:
         question = question or evidence.question  # the asked type is the current turn's, not the condensed query's
         best = evidence.ranked[0].score
         relevant = [e for e in chosen if e.score >= self.relevance.get(evidence.lang, 0.85) * best]
+        if evidence.lang == "en":  # calibrated on English questions only (en-en)
+            relevant = continued(relevant, chosen)
         # across languages the scores of on-topic sentences are close and low, so the share cuts sentences that hold the
         # answer; those below it may still support one, but only by the numbers and names they state (Verifier.support)
         weak = [e for e in chosen if e not in relevant and e.lang != evidence.lang]
@@ -219,17 +240,21 @@ class GroundedLLMBackend:
                    "list_cut_short": "the generated answer stopped in the middle of a list"}[failure]
             # a list cut short is quoted from the sentences the model used, which hold every item
             used = sorted({id(s.evidence): s.evidence for s in supported}.values(), key=lambda e: (e.doc_id, e.start))
-            copied, holder = None, None
+            copied, holder, copied_from = None, None, None
             if failure != "list_cut_short" and self.copy_check and self.judge is not None:
                 # the runner-up quoted with the best sentence is the one holding the span the model copies when asked
                 # for the answer (often not the next-ranked one); whether a model that copies none makes the quote a
                 # refusal is the grounding policy's call (rag/grounding.py, the pair's `uncopied_refuses`)
                 copied = self.judge.extract(question, [e.text for e in chosen], evidence.lang)
                 if copied is not None and (i := copied.held_by([e.text for e in chosen])) is not None:
-                    holder = [chosen[0]] if i == 0 else [chosen[0], chosen[i]]
+                    # en-en (calibrated there): a holder about something else (a sibling, another document) gave the model
+                    # a value that does not answer, so the quote keeps the best sentence alone
+                    off_topic = evidence.pair == "en-en" and not same_topic(chosen[i], chosen[0], question)
+                    holder = [chosen[0]] if i == 0 or off_topic else [chosen[0], chosen[i]]
+                    copied_from = chosen[i]
             draft = quote(evidence, f"{why}; quoting the best-matching source instead", FALLBACK_SENTENCES,
                           used if failure == "list_cut_short" else holder)
-            draft.failure, draft.copied = failure, copied
+            draft.failure, draft.copied, draft.copied_from = failure, copied, copied_from
             return draft
         cited: list[Evidence] = []
         parts = []
