@@ -87,11 +87,10 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
 
                 sentences, sources = judged_view(ev, settings.grounding.judge_sources)
                 key = json.dumps([q, sentences] + ([sources] if sources else []), ensure_ascii=False)
-                if cache is None or key not in cache:
-                    p = judge.probability(q, sentences, ev.lang, sources=sources)
-                    if cache is None:
-                        cache = {}
-                    cache[key] = p
+                if cache is None:
+                    cache = {}
+                if cache.get(key) is None:  # a judge that timed out is asked again next run
+                    cache[key] = judge.probability(q, sentences, ev.lang, sources=sources)
                 judged = cache[key]
                 if span and "extract " + key not in cache:
                     got = judge.extract(q, sentences, ev.lang, sources=sources)

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 from rag.backends.base import Draft
 from rag.config import GroundingSettings
-from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_weights,
-                          weighted_coverage)
+from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, term_weights,
+                          title_of, weighted_coverage)
 from rag.judge import Extraction
 from rag.verify import new_content, strip_markers
 
@@ -174,11 +174,20 @@ _FILE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 _NAME_GAPS = re.compile(r"[-_\s]+")
 
 
+def _name_line(e: Evidence) -> str:
+    """The file-name line of a sentence's context: scoring writes the section heading and then the document's name
+    before the text that precedes the sentence in its chunk (rag/evidence.py), so it is the first line after the
+    section's that reads as a file name."""
+    lines = e.context.split("\n") if e.context else []
+    section = e.section.strip()
+    return next((line.strip() for prev, line in zip(lines, lines[1:])
+                 if prev.strip() == section and _FILE_SUFFIX.search(line.strip())), "")
+
+
 def document_name(e: Evidence) -> str:
     """The name of a sentence's document as scoring saw it ("" for a list item built without its chunk's context):
     the file name without its suffix, a title more often than not."""
-    name = e.context.rsplit("\n", 1)[-1] if e.context else ""  # the context ends with the document's name
-    return _NAME_GAPS.sub(" ", _FILE_SUFFIX.sub("", name.strip())).strip()
+    return _NAME_GAPS.sub(" ", _FILE_SUFFIX.sub("", _name_line(e))).strip()
 
 
 def source_of(e: Evidence, title: str | None = None) -> str:
@@ -191,13 +200,44 @@ def source_of(e: Evidence, title: str | None = None) -> str:
     return " · ".join(part for part in (title, section) if part)
 
 
+def headings(e: Evidence) -> list[str]:
+    """What a sentence's document says it is about: its title (the context's first line, when it reads as one; else
+    its file name without the suffix) and its section heading, each once."""
+    lines = e.context.split("\n") if e.context else []
+    first = title_of(lines[0]) if lines and lines[0].strip() != e.section.strip() else ""
+    out: list[str] = []
+    for h in (first or document_name(e), e.section.strip()):
+        key = _PUNCT.sub("", h).lower()
+        if key and not any(key in _PUNCT.sub("", o).lower() for o in out):
+            out.append(h)
+    return out
+
+
+def needed_source(e: Evidence, terms: list[str]) -> str:
+    """Where a single sentence comes from, when it leaves the question's key terms to it (the subject named only by
+    the title, the holiday only by the section heading): all its headings, when they hold every key term the sentence
+    lacks; "" when it lacks none, or one that neither it nor its headings hold (a sibling's sentence: "K2" asked,
+    the T5's sales given under the same title), which is then judged bare."""
+    sentence = e.text.lower()
+    lacks = [t for t in terms if not term_in(t, sentence)]
+    shown = headings(e)
+    said = "\n".join(shown).lower()
+    return " · ".join(shown) if lacks and shown and all(term_in(t, said) for t in lacks) else ""
+
+
 def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[str], list[str] | None]:
     """What the judge reads: the best sentences, as the model did, or a list with its items; and where each comes
     from (None without sources; `sources` is `GroundingSettings.judge_sources`). A list item takes its document's
-    name from any scored sentence of that document."""
+    name from any scored sentence of that document. With `needed`, a single sentence is shown with the headings
+    that hold the question's key terms it lacks, and with nothing when it lacks none (a heading shown beside every
+    sentence vouched for same-topic questions the document does not answer)."""
     chosen = evidence.listed or evidence.ranked[:JUDGED_SENTENCES]
     if sources == "never" or (sources == "lists" and not evidence.listed):
         return [e.text for e in chosen], None
+    if sources == "needed" and not evidence.listed:
+        terms = key_terms(evidence.question)
+        shown = [needed_source(e, terms) for e in chosen]
+        return [e.text for e in chosen], shown if any(shown) else None
     titles: dict[str, str] = {}
     for e in [*chosen, *evidence.ranked]:
         if e.doc_id not in titles and (name := document_name(e)):
