@@ -560,12 +560,13 @@ _SOURCE_LANGUAGE = {"zh": "Chinese", "en": "English"}
 
 
 def across_lead(question_lang: str, quoted: list[Evidence]) -> str:
-    """What introduces a quote in another language than the question's ("" when none is): a quote cannot answer in
-    the question's language, so it says plainly that it is a passage in the source's language."""
-    other = sorted({e.lang for e in quoted} - {question_lang})
-    if not other:
+    """What introduces a quote that opens in another language than the question's ("" when it opens in the
+    question's language): a quote cannot answer in the question's language, so it says plainly that it is a
+    passage in the source's language. The first sentence decides: a quote of an English sentence followed by a
+    Chinese one (a document's translation) is not "the closest passage (Chinese)"."""
+    if not quoted or quoted[0].lang == question_lang:
         return ""
-    return (f"The closest passage in the documents ({_SOURCE_LANGUAGE[other[0]]}): " if question_lang == "en"
+    return (f"The closest passage in the documents ({_SOURCE_LANGUAGE[quoted[0].lang]}): " if question_lang == "en"
             else "文档中最相关的原文（英文）：")
 
 

@@ -45,6 +45,12 @@ def test_an_extractive_quote_across_languages_is_introduced_in_the_questions_lan
     mixed = _evidence("假期有几天？", "zh", ["The holiday lasts 8 days."], "en")
     chinese = _evidence("假期有几天？", "zh", ["春节放假共8天。"], "zh").ranked
     assert mixed.pair == "zh-en" and quote(mixed, sentences=chinese).text == "春节放假共8天。[1]"
+    # the first quoted sentence sets the lead: an English sentence then its Chinese translation is no Chinese passage
+    english = _evidence("How many days is the holiday?", "en", ["The holiday lasts 8 days."], "en")
+    both = quote(english, sentences=english.ranked + _evidence("", "en", ["春节放假共8天。"], "zh").ranked)
+    assert both.text.startswith("According to the documents: The holiday lasts 8 days.[1]") and "(Chinese)" not in both.text
+    first_chinese = quote(english, sentences=_evidence("", "en", ["春节放假共8天。"], "zh").ranked + english.ranked)
+    assert first_chinese.text.startswith("The closest passage in the documents (Chinese): 春节放假共8天。[1]")
 
 
 def test_a_chinese_question_over_english_sources_is_told_to_answer_in_chinese():
