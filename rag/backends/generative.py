@@ -245,8 +245,9 @@ class GroundedLLMBackend:
                 # the runner-up quoted with the best sentence is the one holding the span the model copies when asked
                 # for the answer (often not the next-ranked one); whether a model that copies none makes the quote a
                 # refusal is the grounding policy's call (rag/grounding.py, the pair's `uncopied_refuses`)
-                copied = self.judge.extract(question, [e.text for e in chosen], evidence.lang)
-                if copied is not None and (i := copied.held_by([e.text for e in chosen])) is not None:
+                read = [e.text for e in chosen]
+                copied = self.judge.extract(question, read, evidence.lang)
+                if copied is not None and (i := copied.held_by(read)) is not None:
                     # en-en (calibrated there): a holder about something else (a sibling, another document) gave the model
                     # a value that does not answer, so the quote keeps the best sentence alone
                     off_topic = evidence.pair == "en-en" and not same_topic(chosen[i], chosen[0], question)
