@@ -74,3 +74,61 @@ def test_the_sentence_a_relevant_one_refers_back_to_is_relevant_too():
     # "What did the skipper launch?" ranks the pronoun sentence first: the one it continues supports the answer
     assert continued([CARRIED], [CARRIED, DOCK, LAUNCHED]) == [CARRIED, LAUNCHED]
     assert continued([CARRIED], [CARRIED, DOCK]) == [CARRIED]
+
+
+class _Copier:
+    """The judge's model asked to copy the answer's span: copies `span`."""
+
+    def __init__(self, span):
+        self.span = span
+
+    def extract(self, question, sentences, lang, sources=None):
+        from rag.judge import Extraction
+
+        return Extraction(self.span)
+
+
+MEET = "A record crowd of 6,400 attended the two-day meet at Riverside Stadium. "
+WEEKEND = "About 39,500 visitors came to the county over the weekend."
+RESULTS = MEET + WEEKEND
+
+
+def _results_ev(sentence: str, score: float, coverage: float, missing: list[str]) -> Evidence:
+    start = RESULTS.index(sentence)
+    return Evidence("results", "results:0", start, start + len(sentence), sentence, "", score, coverage, 0.8, 0,
+                    lang="en", missing=missing)
+
+
+def _strayed_run(*replies: str):
+    question = "How many people attended the Riverside meet?"  # key terms: people, attended, riverside, meet
+    best = _results_ev(MEET.strip(), 0.86, 0.75, ["people"])
+    sibling = _results_ev(WEEKEND, 0.4, 0.25, ["attended", "riverside", "meet"])
+    evidence = EvidenceSet(question, "en", [best, sibling], answerable=True)
+    llm = FakeLLM().enqueue(*replies)
+    backend = GroundedLLMBackend("fake", llm, Verifier(None), judge=_Copier("39,500 visitors"))
+    return list(backend.answer(question, evidence, []))[-1], llm
+
+
+def test_an_answer_taken_from_a_sibling_is_asked_again_over_the_best_sentence():
+    draft, llm = _strayed_run("39,500 visitors attended. [2]", "6,400 people attended. [1]")
+    assert len(llm.prompts) == 2 and WEEKEND not in llm.prompts[1].split("Sources:")[-1]
+    assert draft.grounding == "verified" and draft.text == "6,400 people attended.[1]"
+    assert [c.text for c in draft.citations] == [MEET.strip()]
+
+
+def test_a_retry_that_fails_too_leaves_the_quote_of_the_best_sentence():
+    draft, llm = _strayed_run("39,500 visitors attended. [2]", "Nobody knows. [1]")
+    assert len(llm.prompts) == 2
+    assert draft.grounding == "fallback" and [c.text for c in draft.citations] == [MEET.strip()]
+    assert draft.copied_from is not None and draft.copied_from.text == WEEKEND
+
+
+def test_a_verb_after_a_number_is_not_its_unit():
+    from rag.verify import claimed_quantities, quantities, quantities_supported
+
+    crowd = "A record crowd of 6,400 attended the two-day meet at Riverside Stadium."
+    assert quantities_supported(claimed_quantities("6,400 people attended."), crowd)
+    assert quantities_supported(claimed_quantities("6,400 people."), crowd)
+    # a unit phrase that goes on past its participle is still a unit, and units still have to agree
+    assert quantities("1,000 registered voters")[0].unit == ("en", "registered", "voters")
+    assert not quantities_supported(claimed_quantities("1,240 volunteers."), "Volunteers gave 1,240 hours in all.")

@@ -193,7 +193,29 @@ class GroundedLLMBackend:
             log.warning("LLM backend %s failed: %s", self.name, exc)
             yield quote(evidence, f"the language model failed ({type(exc).__name__}); quoting the sources")
             return
-        yield self.finish(raw, chosen, evidence, question)
+        draft = self.finish(raw, chosen, evidence, question)
+        if self.strayed(draft, chosen, evidence, question):
+            # the model took its answer from a sentence about something else: asked again over the best sentence
+            # alone (and what continues it), its answer replaces the quote when it is verified there
+            best = with_continuations(chosen[:1], evidence.ranked, chosen[:1])
+            try:
+                raw = yield from self._stream(build_messages(question, best, evidence.lang, previous))
+            except Exception as exc:  # the quote stands
+                log.warning("LLM backend %s failed on the retry: %s", self.name, exc)
+            else:
+                if (again := self.finish(raw, best, evidence, question)).grounding == "verified":
+                    draft = again
+        yield draft
+
+    @staticmethod
+    def strayed(draft: Draft, chosen: list[Evidence], evidence: EvidenceSet, question: str) -> bool:
+        """A failed en-en answer whose span, as the model copies it, is held only by a runner-up about something
+        else than the best sentence (`same_topic`): a sibling's value ("39,500 visitors" over the weekend, for the
+        attendance of the meet the best sentence reports)."""
+        held = draft.copied_from
+        return (draft.grounding == "fallback" and draft.failure in ("unsupported", "type_not_filled")
+                and evidence.pair == "en-en" and held is not None and bool(chosen) and held is not chosen[0]
+                and not same_topic(held, chosen[0], question))
 
     def shown(self, evidence: EvidenceSet) -> list[Evidence]:
         """The sentences the model reads, best first (a small model reads the top of the list); in English, a relevant
