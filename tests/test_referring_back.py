@@ -1,6 +1,8 @@
 """An English sentence whose subject is a pronoun is read with the sentence it refers back to, by the model and by the
 judge (rag/compose.py `with_continuations`, used by rag/backends/generative.py and rag/grounding.py `judged_view`)."""
 
+from test_english_answers import _Copier
+
 from rag.backends.generative import GroundedLLMBackend, continued
 from rag.compose import continues, with_continuations
 from rag.evidence import Evidence, EvidenceSet
@@ -74,18 +76,6 @@ def test_the_sentence_a_relevant_one_refers_back_to_is_relevant_too():
     # "What did the skipper launch?" ranks the pronoun sentence first: the one it continues supports the answer
     assert continued([CARRIED], [CARRIED, DOCK, LAUNCHED]) == [CARRIED, LAUNCHED]
     assert continued([CARRIED], [CARRIED, DOCK]) == [CARRIED]
-
-
-class _Copier:
-    """The judge's model asked to copy the answer's span: copies `span`."""
-
-    def __init__(self, span):
-        self.span = span
-
-    def extract(self, question, sentences, lang, sources=None):
-        from rag.judge import Extraction
-
-        return Extraction(self.span)
 
 
 MEET = "A record crowd of 6,400 attended the two-day meet at Riverside Stadium. "
