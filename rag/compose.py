@@ -339,6 +339,41 @@ def names_asked(text: str, question: str) -> bool:
     return any(stem(n) in words for n in asked_for(question))
 
 
+# An English sentence that opens by referring back ("It is run by retired teacher Grace Moyo.") says the rest of what
+# the sentence right before it began; its own words score low, since its subject is in that sentence.
+_REFERS_BACK = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|this|these|both)\b", re.I)
+_ADJACENT = 3  # at most this many characters (whitespace) between two sentences that follow one another
+
+
+def continues(e: Evidence, before: Evidence) -> bool:
+    """`e` is an English sentence right after `before` in its document that opens by referring back to it."""
+    return (e.lang == "en" and e.doc_id == before.doc_id and 0 <= e.start - before.end <= _ADJACENT
+            and bool(_REFERS_BACK.match(e.text.strip())))
+
+
+def with_continuations(shown: list[Evidence], ranked: list[Evidence], anchors: list[Evidence]) -> list[Evidence]:
+    """`shown`, with each of its `anchors` read in one piece with what it refers to: an anchor that refers back is
+    preceded by the sentence it continues, and one that is continued is followed by that sentence (taken from
+    `ranked`, moved next to it when shown elsewhere). "Head baker Lena Marsh introduced a rye sourdough in March." and
+    "It became the best-selling bread of the year, with 41,000 loaves sold." answer "How many loaves of rye sourdough
+    were sold?" together; read apart, or the second before the first, neither does."""
+    out = list(shown)
+    for a in anchors:
+        if a not in out:
+            continue
+        before = next((e for e in ranked if continues(a, e)), None)
+        if before is not None:
+            if before in out:
+                out.remove(before)
+            out.insert(out.index(a), before)
+        after = next((e for e in ranked if continues(e, a)), None)
+        if after is not None:
+            if after in out:
+                out.remove(after)
+            out.insert(out.index(a) + 1, after)
+    return out
+
+
 TOPIC_SHARE = 0.5  # a runner-up introducing a list covers at least this share of what the best sentence covers
 
 

@@ -39,6 +39,7 @@ import re
 from dataclasses import dataclass
 
 from rag.backends.base import Draft
+from rag.compose import with_continuations
 from rag.config import GroundingSettings
 from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, term_weights,
                           title_of, weighted_coverage)
@@ -232,6 +233,8 @@ def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[st
     that hold the question's key terms it lacks, and with nothing when it lacks none (a heading shown beside every
     sentence vouched for same-topic questions the document does not answer)."""
     chosen = evidence.listed or evidence.ranked[:JUDGED_SENTENCES]
+    if not evidence.listed and evidence.lang == "en":  # the best sentence and the one that continues it ("It became…")
+        chosen = with_continuations(chosen, evidence.ranked, chosen[:1])
     if sources == "never" or (sources == "lists" and not evidence.listed):
         return [e.text for e in chosen], None
     if sources == "needed" and not evidence.listed:

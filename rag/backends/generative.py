@@ -17,7 +17,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.backends.base import Draft
 from rag.backends.extractive import cite, quote
-from rag.compose import asks_for_list, drops_items, same_topic
+from rag.compose import asks_for_list, continues, drops_items, same_topic, with_continuations
 from rag.condense import previous_question
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
@@ -117,21 +117,19 @@ def named_after(answer: str, source: str) -> str:
     return source[at + len(core):m.end()].rstrip() if m else ""
 
 
-# An English sentence that opens by referring back ("It is run by retired teacher Grace Moyo.") says the rest of what
-# the sentence right before it began; its own words score low, since the subject is in that sentence.
-_REFERS_BACK = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|this|these|both)\b", re.I)
-_ADJACENT = 3  # at most this many characters (whitespace) between two sentences that follow one another
-
-
 def continued(relevant: list[Evidence], chosen: list[Evidence]) -> list[Evidence]:
     """The relevant sentences and, among those the model read, each English one that right follows a relevant one in
-    its document and opens by referring back to it (a pronoun): it continues that sentence and is as relevant.
+    its document and opens by referring back to it (a pronoun): it continues that sentence and is as relevant; and
+    the one a relevant sentence continues, which names what that sentence is about ("Head baker Lena Marsh introduced
+    a rye sourdough in March." before "It became the best-selling bread of the year…").
     A sentence following a sibling the model was not shown stays out ("It launched in May…" after "The Kestrel cart
     is its second product." when the question is about the Heron arm)."""
     out = list(relevant)
     for e in chosen:
-        if e not in out and e.lang == "en" and _REFERS_BACK.match(e.text.strip()) and any(
-                r.doc_id == e.doc_id and 0 <= e.start - r.end <= _ADJACENT for r in out):
+        if e not in out and any(continues(e, r) for r in out):
+            out.append(e)
+    for e in chosen:
+        if e not in out and any(continues(r, e) for r in relevant):
             out.append(e)
     return out
 
@@ -179,13 +177,14 @@ class GroundedLLMBackend:
         self.relevance = relevance or {"zh": 0.85, "en": 0.75}
 
     def answer(self, question: str, evidence: EvidenceSet, history: list[dict]) -> Iterator[str | Draft]:
-        chosen = evidence.ranked[:MAX_EVIDENCE]  # best first: a small model reads the top of the list
+        chosen = self.shown(evidence)
         previous = previous_question(history)
         try:
             raw = yield from self._stream(build_messages(question, chosen, evidence.lang, previous))
             if looks_like_refusal(raw) and len(chosen) > 1 and not evidence.strong:
                 # the runners-up may have distracted the model: a refusal counts only if it holds for the best sentence
-                chosen = chosen[:1]
+                # (and the sentence that continues it)
+                chosen = with_continuations(chosen[:1], evidence.ranked, chosen[:1])
                 raw = yield from self._stream(build_messages(question, chosen, evidence.lang, previous))
         except ModelBusy as exc:  # too many questions queued for the local model: answer now
             yield quote(evidence, f"{exc}; quoting the sources instead")
@@ -194,7 +193,38 @@ class GroundedLLMBackend:
             log.warning("LLM backend %s failed: %s", self.name, exc)
             yield quote(evidence, f"the language model failed ({type(exc).__name__}); quoting the sources")
             return
-        yield self.finish(raw, chosen, evidence, question)
+        draft = self.finish(raw, chosen, evidence, question)
+        if self.strayed(draft, chosen, evidence, question):
+            # the model took its answer from a sentence about something else: asked again over the best sentence
+            # alone (and what continues it), its answer replaces the quote when it is verified there
+            best = with_continuations(chosen[:1], evidence.ranked, chosen[:1])
+            try:
+                raw = yield from self._stream(build_messages(question, best, evidence.lang, previous))
+            except Exception as exc:  # the quote stands
+                log.warning("LLM backend %s failed on the retry: %s", self.name, exc)
+            else:
+                if (again := self.finish(raw, best, evidence, question)).grounding == "verified":
+                    draft = again
+        yield draft
+
+    @staticmethod
+    def strayed(draft: Draft, chosen: list[Evidence], evidence: EvidenceSet, question: str) -> bool:
+        """A failed en-en answer whose span, as the model copies it, is held only by a runner-up about something
+        else than the best sentence (`same_topic`): a sibling's value ("39,500 visitors" over the weekend, for the
+        attendance of the meet the best sentence reports)."""
+        held = draft.copied_from
+        return (draft.grounding == "fallback" and draft.failure in ("unsupported", "type_not_filled")
+                and evidence.pair == "en-en" and held is not None and bool(chosen) and held is not chosen[0]
+                and not same_topic(held, chosen[0], question))
+
+    def shown(self, evidence: EvidenceSet) -> list[Evidence]:
+        """The sentences the model reads, best first (a small model reads the top of the list); in English, a relevant
+        one is followed by the sentence that continues it ("It launched in May 2025…"), wherever that one ranks."""
+        chosen = evidence.ranked[:MAX_EVIDENCE]
+        if evidence.lang != "en" or not chosen:
+            return chosen
+        bar = self.relevance.get(evidence.lang, 0.85) * chosen[0].score
+        return with_continuations(chosen, evidence.ranked, [e for e in chosen if e.score >= bar])
 
     def _stream(self, messages: list[ChatMessage]):
         """Yields the shown text (model markers hidden), returns the raw text."""
