@@ -218,6 +218,10 @@ class EvidenceSettings(BaseModel):
         "Score factor for a title line: it names a topic but states nothing about it."))
     duplicate_cosine: float = Field(0.97, ge=0, le=1, description=(
         "Two sentences of different documents this similar say the same thing: only the better is kept."))
+    about_else_penalty: float = Field(0.5, ge=0, le=1, description=(
+        "Score factor for a sentence about another year, occurrence or sibling thing than the question asks "
+        "(rag/evidence.py `about_else`): a runner-up free of it may hold the answer."))
+    free_first: bool = True
 
 
 class Settings(BaseSettings):

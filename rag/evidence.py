@@ -201,6 +201,7 @@ class Evidence:
     coverage: float = 0.0  # share of the question's key terms (by term_weights) in the sentence, those only in its context half
     missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, heaviest first
     lang: str = "zh"
+    about_else: str = ""  # why the sentence is about something else than the question asks (`about_else`), or ""
 
 
 @dataclass
@@ -292,10 +293,21 @@ _SETS_APART = re.compile(_NEGATION.pattern + r"|\b(?:except|but|other than|apart
 
 
 def contradiction(question: str, evidence: Evidence, negation: bool = True) -> str:
-    """Why the evidence is about something else than the question asks, or "": the question names a year (or an
+    """Why the evidence is about something else than the question asks, or "": `about_else`, or (with `negation`) an
+    English question is negated and the sentence only affirms. The scorer demotes every sentence that is about
+    something else, so the best one is only when no sentence free of it ranks above."""
+    if why := about_else(question, evidence):
+        return why
+    if (negation and evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
+            and not _SETS_APART.search(evidence.text)):
+        return "the question is negated and the evidence only affirms"
+    return ""
+
+
+def about_else(question: str, evidence: Evidence) -> str:
+    """Why a sentence is about something else than the question asks, or "": the question names a year (or an
     ordinal: "第二次") that the sentence and its context lack while the sentence names another one; or a thing the
-    sentence and its context lack while the sentence names a sibling of it (`sibling`); or (with `negation`) an
-    English question is negated and the sentence only affirms."""
+    sentence and its context lack while the sentence names a sibling of it (`sibling`)."""
     around = evidence.text + evidence.context
     asked = set(_YEAR.findall(question))
     if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
@@ -305,9 +317,6 @@ def contradiction(question: str, evidence: Evidence, negation: bool = True) -> s
         return "the evidence is about another occurrence"
     if detect_lang(question) == evidence.lang and (other := sibling(question, evidence)):
         return f"the evidence is about {other[0]}, not {other[1]}"
-    if (negation and evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
-            and not _SETS_APART.search(evidence.text)):
-        return "the question is negated and the evidence only affirms"
     return ""
 
 
@@ -319,27 +328,41 @@ SIBLING_MIN_CHARS = 3  # a two-character Chinese word is one morpheme pair, not 
 def sibling(question: str, evidence: Evidence) -> tuple[str, str] | None:
     """A sibling of a thing the question names: (what the sentence names, what the question asks about), or None.
     The asked thing is missing from the sentence and its context, and the sentence names another thing of the same
-    head: a word ending in the same morpheme (国庆节 asked, 春节 given; 区议会 / 国会), or the asked word's own head
-    under a one-character prefix (副局长 asked, 局长 given: a deputy is not the head). The noun a question word asks
-    for is left out: any instance answers it ("哪个香港艺人"). Chinese sentences only (below)."""
-    if evidence.lang != "zh":
-        # the English form of the rule (adjacent words of the question, the head after another word) refused right
-        # answers on squad_en's test half: a verb form ("become" / "became operational") read as another thing, and
-        # a best sentence about a sibling theory when a runner-up held the answer; off until it judges nouns only
-        return None
-    return _han_sibling(question, evidence.text, (evidence.text + evidence.context).lower())
+    head: in Chinese a word ending in the same morpheme (国庆节 asked, 春节 given; 区议会 / 国会), or the asked word's
+    own head under a one-character prefix (副局长 asked, 局长 given: a deputy is not the head); in English the same
+    head noun under another modifier ("the Westside library branch" asked, "the Eastside library branch" given).
+    The noun a question word asks for is left out: any instance answers it ("哪个香港艺人", "what theories")."""
+    around = (evidence.text + evidence.context).lower()
+    if evidence.lang == "zh":
+        return _han_sibling(question, evidence.text, around)
+    return _latin_sibling(question, evidence.text, around)
 
 
-def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
+@lru_cache(maxsize=64)  # asked for every retrieved sentence of the same question
+def _han_asked(question: str) -> tuple[list[str], list[str]]:
+    """The question's words, and those a sibling could stand in for: key terms that name a thing or a time, of
+    SIBLING_MIN_CHARS or more Chinese characters, other than the noun a question word asks for."""
     import jieba
     import jieba.posseg
-
-    from rag.text import STOPWORDS
 
     words = jieba.lcut(question)
     terms = set(key_terms(question))
     tags = {w: t for w, t in jieba.posseg.cut(question)}
     asked_at = {m.end() for m in _ASKS_FOR.finditer(question)}
+    asked = [w for w in words if w in terms and len(w) >= SIBLING_MIN_CHARS and _HAN_WORD.fullmatch(w)
+             and tags.get(w, "x").startswith(_THING_OR_TIME) and not any(question.startswith(w, at) for at in asked_at)]
+    return words, asked
+
+
+def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
+    import jieba
+
+    from rag.text import STOPWORDS
+
+    words, candidates = _han_asked(question)
+    candidates = [w for w in candidates if w not in around]
+    if not candidates:
+        return None
     # the sentence's words, and the parts of a compound that are words themselves: its head (春节 in 庆祝春节, 局长 in
     # 副局长) or a leading word before a word of two or more characters (春节 in 春节假期, not 情人 in 情人节)
     found = set()
@@ -349,12 +372,8 @@ def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | Non
         found.add(word)
         found |= {p for p in jieba.lcut_for_search(word) if len(p) >= 2
                   and (word.endswith(p) or word.startswith(p) and len(word) - len(p) >= 2)}
-    for asked in words:
-        if (asked not in terms or len(asked) < SIBLING_MIN_CHARS or not _HAN_WORD.fullmatch(asked)
-                or asked in around or not tags.get(asked, "x").startswith(_THING_OR_TIME)
-                or any(question.startswith(asked, at) for at in asked_at)):
-            continue
-        for other in found:
+    for asked in candidates:
+        for other in sorted(found):
             if other == asked or other[-1] != asked[-1] or other in words:
                 continue
             if asked.endswith(other):  # the asked word's own head: a sibling only under a one-character prefix
@@ -363,6 +382,65 @@ def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | Non
                     return other, asked
             elif other not in question:
                 return other, asked
+    return None
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_WHAT_WHICH = re.compile(r"\s*(?:what|which)\b", re.I)
+
+
+def _content_word(word: str) -> bool:
+    from rag.text import STOPWORDS
+
+    word = word.lower()
+    return word not in STOPWORDS and word not in QUESTION_WORDS and not word.isdigit()
+
+
+@lru_cache(maxsize=4096)
+def _parts_of_speech(word: str) -> frozenset[str]:
+    """The parts of speech an English word form can have (lemminflect's bundled lexicon; no download): empty for a
+    word it does not know, mostly a name."""
+    from lemminflect import getAllLemmas
+
+    return frozenset(getAllLemmas(word.lower()))
+
+
+def _noun(word: str) -> bool:
+    """A form that can name a thing: a noun by the lexicon, or a word it does not know (a name: "Eastside")."""
+    tags = _parts_of_speech(word)
+    return not tags or bool(tags & {"NOUN", "PROPN"})
+
+
+def _modifier(word: str) -> bool:
+    """A form that can modify a noun (a noun, an adjective, a name), not a verb only ("become operational")."""
+    tags = _parts_of_speech(word)
+    return not tags or bool(tags - {"VERB", "AUX", "ADV"})
+
+
+def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
+    """Adjacent content words of the question, a modifier and a head noun ("Westside library branch" → Westside
+    library, library branch): the modifier is missing while the sentence puts another modifier before the same head.
+    Only nouns are heads and no verb form is a modifier: "become operational" / "became operational" is one thing."""
+    question = _CLITIC.sub("", question)
+    q_lower = question.lower()
+    sentence = [w.lower() for w in _LATIN_WORD.findall(text)]
+    skip_asked = bool(_WHAT_WHICH.match(question))  # "What were the two main theories…": any theories answer
+    for phrase in re.split(r"[^\w\s'’-]+", question):
+        run: list[str] = []
+        for word in _LATIN_WORD.findall(phrase) + [""]:
+            if word and _content_word(word):
+                run.append(word.lower())
+                continue
+            if run and skip_asked:
+                skip_asked, run = False, []
+            for modifier, head in zip(run, run[1:]):
+                if term_in(modifier, around) or not (_noun(head) and _modifier(modifier)):
+                    continue
+                for before, word_ in zip(sentence, sentence[1:]):
+                    if (stem(word_) == stem(head) and _content_word(before) and before not in run
+                            and _modifier(before) and not term_in(before, q_lower)):
+                        return f"{before} {word_}", f"{modifier} {head}"
+            run = []
     return None
 
 
@@ -459,6 +537,7 @@ class EvidenceScorer:
         self.dense_floor, self.dense_span, self.lexical_weight = t.dense_floor, t.dense_span, t.lexical_weight
         self.type_penalty, self.heading_penalty = t.type_penalty, t.heading_penalty
         self.duplicate_cosine = t.duplicate_cosine
+        self.about_else_penalty, self.free_first = t.about_else_penalty, t.free_first
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)
@@ -507,10 +586,14 @@ class EvidenceScorer:
                     score *= self.type_penalty
                 if is_title_line(text, a, b, at_document_start=base == 0) or sentence.strip() == meta.get("section", "").strip():
                     score *= self.heading_penalty
-                result.ranked.append(Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence,
-                                              meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid),
-                                              context, coverage, missing, s_lang))
-        result.ranked.sort(key=lambda e: e.score, reverse=True)
+                ev = Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence, meta.get("section", ""),
+                              score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang)
+                # a sentence about another year, occurrence or sibling thing ranks below every sentence free of it
+                ev.about_else = about_else(question, ev)
+                if ev.about_else:
+                    ev.score *= self.about_else_penalty
+                result.ranked.append(ev)
+        result.ranked.sort(key=lambda e: (self.free_first and bool(e.about_else), -e.score))
         result.ranked = self._dedupe(result.ranked)
         return result
 
