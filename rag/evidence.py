@@ -305,12 +305,13 @@ def contradiction(question: str, evidence: Evidence, negation: bool = True) -> s
 
 
 def about_else(question: str, evidence: Evidence) -> str:
-    """Why a sentence is about something else than the question asks, or "": the question names a year (or an
-    ordinal: "第二次") that the sentence and its context lack while the sentence names another one; or a thing the
-    sentence and its context lack while the sentence names a sibling of it (`sibling`)."""
+    """Why a sentence is about something else than the question asks, or "": the question names a year that the
+    sentence and its context lack while they name another one (a sentence under "为做好2025年本科招生工作" is about
+    2025 though it names no year); or an ordinal ("第二次") they lack while the sentence names another one; or a
+    thing they lack while the sentence names a sibling of it (`sibling`)."""
     around = evidence.text + evidence.context
     asked = set(_YEAR.findall(question))
-    if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
+    if asked and not any(y in around for y in asked) and set(_YEAR.findall(around)) - asked:
         return "the evidence is about another year"
     asked_ord = _ordinals(question)
     if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
@@ -389,11 +390,23 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _WHAT_WHICH = re.compile(r"\s*(?:what|which)\b", re.I)
 
 
-def _content_word(word: str) -> bool:
+# determiners and quantifiers nltk's stop words leave out: "another problem" is no sibling of "NP-complete problem"
+_DETERMINERS = frozenset("another every either neither several various certain whole former latter".split())
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    """English function words: this module's and nltk's stop list (its data ships inside llama-index-core)."""
+    from llama_index.core.utils import globals_helper
+
     from rag.text import STOPWORDS
 
+    return frozenset(globals_helper.stopwords) | STOPWORDS | QUESTION_WORDS | _DETERMINERS
+
+
+def _content_word(word: str) -> bool:
     word = word.lower()
-    return word not in STOPWORDS and word not in QUESTION_WORDS and not word.isdigit()
+    return word not in _function_words() and not word.isdigit()
 
 
 @lru_cache(maxsize=4096)
@@ -405,16 +418,19 @@ def _parts_of_speech(word: str) -> frozenset[str]:
     return frozenset(getAllLemmas(word.lower()))
 
 
+def _names_thing(word: str, tags: set[str]) -> bool:
+    tags_ = _parts_of_speech(word)
+    return bool(tags_ & tags) if tags_ else word[:1].isupper()  # a word the lexicon lacks: a name if capitalised
+
+
 def _noun(word: str) -> bool:
-    """A form that can name a thing: a noun by the lexicon, or a word it does not know (a name: "Eastside")."""
-    tags = _parts_of_speech(word)
-    return not tags or bool(tags & {"NOUN", "PROPN"})
+    """A form that can name a thing: a noun by the lexicon, or a capitalised word it does not know (a name)."""
+    return _content_word(word) and _names_thing(word, {"NOUN", "PROPN"})
 
 
 def _modifier(word: str) -> bool:
-    """A form that can modify a noun (a noun, an adjective, a name), not a verb only ("become operational")."""
-    tags = _parts_of_speech(word)
-    return not tags or bool(tags - {"VERB", "AUX", "ADV"})
+    """A form that can modify a noun (a noun, an adjective, a name), not a verb only ("became operational")."""
+    return _content_word(word) and _names_thing(word, {"NOUN", "PROPN", "ADJ"})
 
 
 def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
@@ -423,23 +439,23 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
     Only nouns are heads and no verb form is a modifier: "become operational" / "became operational" is one thing."""
     question = _CLITIC.sub("", question)
     q_lower = question.lower()
-    sentence = [w.lower() for w in _LATIN_WORD.findall(text)]
+    sentence = _LATIN_WORD.findall(text)
     skip_asked = bool(_WHAT_WHICH.match(question))  # "What were the two main theories…": any theories answer
     for phrase in re.split(r"[^\w\s'’-]+", question):
         run: list[str] = []
         for word in _LATIN_WORD.findall(phrase) + [""]:
             if word and _content_word(word):
-                run.append(word.lower())
+                run.append(word)
                 continue
             if run and skip_asked:
                 skip_asked, run = False, []
             for modifier, head in zip(run, run[1:]):
-                if term_in(modifier, around) or not (_noun(head) and _modifier(modifier)):
+                if term_in(modifier.lower(), around) or not (_noun(head) and _modifier(modifier)):
                     continue
                 for before, word_ in zip(sentence, sentence[1:]):
-                    if (stem(word_) == stem(head) and _content_word(before) and before not in run
-                            and _modifier(before) and not term_in(before, q_lower)):
-                        return f"{before} {word_}", f"{modifier} {head}"
+                    if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)
+                            and before.lower() not in q_lower and not term_in(before.lower(), q_lower)):
+                        return f"{before.lower()} {word_.lower()}", f"{modifier.lower()} {head.lower()}"
             run = []
     return None
 
