@@ -220,8 +220,8 @@ class EvidenceSettings(BaseModel):
         "Two sentences of different documents this similar say the same thing: only the better is kept."))
     about_else_penalty: float = Field(0.5, ge=0, le=1, description=(
         "Score factor for a sentence about another year, occurrence or sibling thing than the question asks "
-        "(rag/evidence.py `about_else`): a runner-up free of it may hold the answer."))
-    free_first: bool = True
+        "(rag/evidence.py `about_else`); such a sentence also ranks below every sentence free of it, since a "
+        "runner-up free of it may hold the answer."))
 
 
 class Settings(BaseSettings):

@@ -553,7 +553,7 @@ class EvidenceScorer:
         self.dense_floor, self.dense_span, self.lexical_weight = t.dense_floor, t.dense_span, t.lexical_weight
         self.type_penalty, self.heading_penalty = t.type_penalty, t.heading_penalty
         self.duplicate_cosine = t.duplicate_cosine
-        self.about_else_penalty, self.free_first = t.about_else_penalty, t.free_first
+        self.about_else_penalty = t.about_else_penalty
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)
@@ -605,11 +605,13 @@ class EvidenceScorer:
                 ev = Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence, meta.get("section", ""),
                               score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang)
                 # a sentence about another year, occurrence or sibling thing ranks below every sentence free of it
+                # (so the policy, reading the best, refuses for it only when none is left), and its score is cut so
+                # that it is not selected beside a free best sentence
                 ev.about_else = about_else(question, ev)
                 if ev.about_else:
                     ev.score *= self.about_else_penalty
                 result.ranked.append(ev)
-        result.ranked.sort(key=lambda e: (self.free_first and bool(e.about_else), -e.score))
+        result.ranked.sort(key=lambda e: (bool(e.about_else), -e.score))
         result.ranked = self._dedupe(result.ranked)
         return result
 
