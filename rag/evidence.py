@@ -357,6 +357,7 @@ def _han_asked(question: str) -> tuple[list[str], list[str]]:
 
 def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
     import jieba
+    import jieba.posseg
 
     from rag.text import STOPWORDS
 
@@ -364,11 +365,11 @@ def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | Non
     candidates = [w for w in candidates if w not in around]
     if not candidates:
         return None
-    # the sentence's words, and the parts of a compound that are words themselves: its head (春节 in 庆祝春节, 局长 in
+    # the sentence's nouns and time words, and the parts of a compound that are words themselves: its head (春节 in 庆祝春节, 局长 in
     # 副局长) or a leading word before a word of two or more characters (春节 in 春节假期, not 情人 in 情人节)
     found = set()
-    for word in jieba.lcut(text):
-        if not _HAN_WORD.fullmatch(word):
+    for word, tag in jieba.posseg.cut(text):
+        if not _HAN_WORD.fullmatch(word) or not tag.startswith(_THING_OR_TIME):  # 招生 (to enrol) names no 学生
             continue
         found.add(word)
         found |= {p for p in jieba.lcut_for_search(word) if len(p) >= 2

@@ -58,3 +58,20 @@ def test_refused_when_every_candidate_is_about_a_sibling():
     assert all(e.about_else for e in evidence.ranked)
     assert _decide(question, evidence) == "contradiction"
 
+
+
+def test_a_sentence_under_another_year_is_about_that_year():
+    """The sentence names no year, but the text it follows sets one: it is about that year, not the asked one."""
+    question = "东岚大学2024年招收了多少名本科生？"
+    text = "第一条 为做好2025年本科招生工作，制定本章程。第四条 学校设有以下六个学院招收本科生。"
+    evidence = _score(question, text)
+    assert all("another year" in e.about_else for e in evidence.ranked)
+    assert _decide(question, evidence) == "contradiction"
+
+
+def test_a_sentence_under_the_asked_year_is_free():
+    question = "东岚大学2025年招收了多少名本科生？"
+    text = "第一条 为做好2025年本科招生工作，制定本章程。第三条 学校面向全国招收本科生4200名。"
+    evidence = _score(question, text)
+    assert not any(e.about_else for e in evidence.ranked)
+    assert evidence.ranked[0].text.startswith("第三条")
