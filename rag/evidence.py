@@ -391,6 +391,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _WHAT_WHICH = re.compile(r"\s*(?:what|which)\b", re.I)
 
 
+_AUXILIARIES = frozenset("do does did will would can could shall should may might must".split())
 # determiners and quantifiers nltk's stop words leave out: "another problem" is no sibling of "NP-complete problem"
 _DETERMINERS = frozenset("another every either neither several various certain whole former latter".split())
 
@@ -444,12 +445,17 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
     skip_asked = bool(_WHAT_WHICH.match(question))  # "What were the two main theories…": any theories answer
     for phrase in re.split(r"[^\w\s'’-]+", question):
         run: list[str] = []
+        after_auxiliary = False
         for word in _LATIN_WORD.findall(phrase) + [""]:
             if word and _content_word(word):
                 run.append(word)
                 continue
             if run and skip_asked:
                 skip_asked, run = False, []
+            if after_auxiliary and run and "VERB" in _parts_of_speech(run[-1]):
+                run = run[:-1]  # "does the Kestrel cart cost": after do / will, the run ends in its verb
+            # an auxiliary opens the subject ("does the Kestrel cart cost"): function words before the run keep it
+            after_auxiliary = word.lower() in _AUXILIARIES or after_auxiliary and not run
             for modifier, head in zip(run, run[1:]):
                 if term_in(modifier.lower(), around) or not (_noun(head) and _modifier(modifier)):
                     continue
