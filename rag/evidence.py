@@ -456,9 +456,11 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
                 run = run[:-1]  # "does the Kestrel cart cost": after do / will, the run ends in its verb
             # an auxiliary opens the subject ("does the Kestrel cart cost"): function words before the run keep it
             after_auxiliary = word.lower() in _AUXILIARIES or after_auxiliary and not run
-            for modifier, head in zip(run, run[1:]):
+            for at, (modifier, head) in enumerate(zip(run, run[1:]), 1):
                 if term_in(modifier.lower(), around) or not (_noun(head) and _modifier(modifier)):
                     continue
+                if at < len(run) - 1 and "ADJ" in _parts_of_speech(head):
+                    continue  # an adjective inside the phrase modifies the next word ("the body's immune agents")
                 for before, word_ in zip(sentence, sentence[1:]):
                     if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)
                             and before.lower() not in q_lower and not term_in(before.lower(), q_lower)):

@@ -113,6 +113,8 @@ def test_an_english_sibling_contradicts(question, text, asked, given_):
     ("Where did Tesla demonstrate wireless power?", "Tesla showed wireless power at the 1893 fair in Chicago."),
     # after do-support the run ends in the question's verb: "cost" is what the cart does, not a thing
     ("How much does the Kestrel cart cost?", "Tickets cost $5 at the front office."),
+    # an adjective inside the phrase modifies the next word: "immune" is no head of "the bodies immune agents"
+    ("How did the bodies immune agents work?", "The active immune agents were soluble components of the blood."),
 ])
 def test_a_verb_form_is_no_english_sibling(question, text):
     assert sibling(question, _ev(text, "en")) is None
