@@ -294,8 +294,8 @@ _SETS_APART = re.compile(_NEGATION.pattern + r"|\b(?:except|but|other than|apart
 
 def contradiction(question: str, evidence: Evidence, negation: bool = True) -> str:
     """Why the evidence is about something else than the question asks, or "": `about_else`, or (with `negation`) an
-    English question is negated and the sentence only affirms. The scorer demotes every sentence that is about
-    something else, so the best one is only when no sentence free of it ranks above."""
+    English question is negated and the sentence only affirms. The scorer ranks every sentence that is about
+    something else below those free of it, so the best sentence is about something else only when all are."""
     if why := about_else(question, evidence):
         return why
     if (negation and evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
@@ -365,8 +365,8 @@ def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | Non
     candidates = [w for w in candidates if w not in around]
     if not candidates:
         return None
-    # the sentence's nouns and time words, and the parts of a compound that are words themselves: its head (春节 in 庆祝春节, 局长 in
-    # 副局长) or a leading word before a word of two or more characters (春节 in 春节假期, not 情人 in 情人节)
+    # the sentence's nouns and time words, and the parts of a compound that are words themselves: its head (春节 in
+    # 庆祝春节, 局长 in 副局长) or a leading word before a word of two or more characters (春节 in 春节假期, not 情人 in 情人节)
     found = set()
     for word, tag in jieba.posseg.cut(text):
         if not _HAN_WORD.fullmatch(word) or not tag.startswith(_THING_OR_TIME):  # 招生 (to enrol) names no 学生
