@@ -218,6 +218,13 @@ class EvidenceSettings(BaseModel):
         "Score factor for a title line: it names a topic but states nothing about it."))
     duplicate_cosine: float = Field(0.97, ge=0, le=1, description=(
         "Two sentences of different documents this similar say the same thing: only the better is kept."))
+    # Session 10 (#12): ordering free sentences first decides; on the calibration halves (extractive, own index) the
+    # factor changed no decision at 0.25, 0.5 or 1.0. It keeps a sentence about a sibling out of `selected()` beside
+    # a free best sentence (the model copied a sibling's value from such a runner-up: session 9).
+    about_else_penalty: float = Field(0.5, ge=0, le=1, description=(
+        "Score factor for a sentence about another year, occurrence or sibling thing than the question asks "
+        "(rag/evidence.py `about_else`); such a sentence also ranks below every sentence free of it, since a "
+        "runner-up free of it may hold the answer."))
 
 
 class Settings(BaseSettings):

@@ -201,6 +201,7 @@ class Evidence:
     coverage: float = 0.0  # share of the question's key terms (by term_weights) in the sentence, those only in its context half
     missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, heaviest first
     lang: str = "zh"
+    about_else: str = ""  # why the sentence is about something else than the question asks (`about_else`), or ""
 
 
 @dataclass
@@ -292,22 +293,31 @@ _SETS_APART = re.compile(_NEGATION.pattern + r"|\b(?:except|but|other than|apart
 
 
 def contradiction(question: str, evidence: Evidence, negation: bool = True) -> str:
-    """Why the evidence is about something else than the question asks, or "": the question names a year (or an
-    ordinal: "第二次") that the sentence and its context lack while the sentence names another one; or a thing the
-    sentence and its context lack while the sentence names a sibling of it (`sibling`); or (with `negation`) an
-    English question is negated and the sentence only affirms."""
+    """Why the evidence is about something else than the question asks, or "": `about_else`, or (with `negation`) an
+    English question is negated and the sentence only affirms. The scorer ranks every sentence that is about
+    something else below those free of it, so the best sentence is about something else only when all are."""
+    if why := about_else(question, evidence):
+        return why
+    if (negation and evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
+            and not _SETS_APART.search(evidence.text)):
+        return "the question is negated and the evidence only affirms"
+    return ""
+
+
+def about_else(question: str, evidence: Evidence) -> str:
+    """Why a sentence is about something else than the question asks, or "": the question names a year that the
+    sentence and its context lack while they name another one (a sentence under "为做好2025年本科招生工作" is about
+    2025 though it names no year); or an ordinal ("第二次") they lack while the sentence names another one; or a
+    thing they lack while the sentence names a sibling of it (`sibling`)."""
     around = evidence.text + evidence.context
     asked = set(_YEAR.findall(question))
-    if asked and not any(y in around for y in asked) and set(_YEAR.findall(evidence.text)) - asked:
+    if asked and not any(y in around for y in asked) and set(_YEAR.findall(around)) - asked:
         return "the evidence is about another year"
     asked_ord = _ordinals(question)
     if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
         return "the evidence is about another occurrence"
     if detect_lang(question) == evidence.lang and (other := sibling(question, evidence)):
         return f"the evidence is about {other[0]}, not {other[1]}"
-    if (negation and evidence.lang == "en" and detect_lang(question) == "en" and _NEGATION.search(question)
-            and not _SETS_APART.search(evidence.text)):
-        return "the question is negated and the evidence only affirms"
     return ""
 
 
@@ -319,15 +329,30 @@ SIBLING_MIN_CHARS = 3  # a two-character Chinese word is one morpheme pair, not 
 def sibling(question: str, evidence: Evidence) -> tuple[str, str] | None:
     """A sibling of a thing the question names: (what the sentence names, what the question asks about), or None.
     The asked thing is missing from the sentence and its context, and the sentence names another thing of the same
-    head: a word ending in the same morpheme (国庆节 asked, 春节 given; 区议会 / 国会), or the asked word's own head
-    under a one-character prefix (副局长 asked, 局长 given: a deputy is not the head). The noun a question word asks
-    for is left out: any instance answers it ("哪个香港艺人"). Chinese sentences only (below)."""
-    if evidence.lang != "zh":
-        # the English form of the rule (adjacent words of the question, the head after another word) refused right
-        # answers on squad_en's test half: a verb form ("become" / "became operational") read as another thing, and
-        # a best sentence about a sibling theory when a runner-up held the answer; off until it judges nouns only
-        return None
-    return _han_sibling(question, evidence.text, (evidence.text + evidence.context).lower())
+    head: in Chinese a word ending in the same morpheme (国庆节 asked, 春节 given; 区议会 / 国会), or the asked word's
+    own head under a one-character prefix (副局长 asked, 局长 given: a deputy is not the head); in English the same
+    head noun under another modifier ("the Westside library branch" asked, "the Eastside library branch" given).
+    The noun a question word asks for is left out: any instance answers it ("哪个香港艺人", "what theories")."""
+    around = (evidence.text + evidence.context).lower()
+    if evidence.lang == "zh":
+        return _han_sibling(question, evidence.text, around)
+    return _latin_sibling(question, evidence.text, around)
+
+
+@lru_cache(maxsize=64)  # asked for every retrieved sentence of the same question
+def _han_asked(question: str) -> tuple[list[str], list[str]]:
+    """The question's words, and those a sibling could stand in for: key terms that name a thing or a time, of
+    SIBLING_MIN_CHARS or more Chinese characters, other than the noun a question word asks for."""
+    import jieba
+    import jieba.posseg
+
+    words = jieba.lcut(question)
+    terms = set(key_terms(question))
+    tags = {w: t for w, t in jieba.posseg.cut(question)}
+    asked_at = {m.end() for m in _ASKS_FOR.finditer(question)}
+    asked = [w for w in words if w in terms and len(w) >= SIBLING_MIN_CHARS and _HAN_WORD.fullmatch(w)
+             and tags.get(w, "x").startswith(_THING_OR_TIME) and not any(question.startswith(w, at) for at in asked_at)]
+    return words, asked
 
 
 def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
@@ -336,25 +361,21 @@ def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | Non
 
     from rag.text import STOPWORDS
 
-    words = jieba.lcut(question)
-    terms = set(key_terms(question))
-    tags = {w: t for w, t in jieba.posseg.cut(question)}
-    asked_at = {m.end() for m in _ASKS_FOR.finditer(question)}
-    # the sentence's words, and the parts of a compound that are words themselves: its head (春节 in 庆祝春节, 局长 in
-    # 副局长) or a leading word before a word of two or more characters (春节 in 春节假期, not 情人 in 情人节)
+    words, candidates = _han_asked(question)
+    candidates = [w for w in candidates if w not in around]
+    if not candidates:
+        return None
+    # the sentence's nouns and time words, and the parts of a compound that are words themselves: its head (春节 in
+    # 庆祝春节, 局长 in 副局长) or a leading word before a word of two or more characters (春节 in 春节假期, not 情人 in 情人节)
     found = set()
-    for word in jieba.lcut(text):
-        if not _HAN_WORD.fullmatch(word):
+    for word, tag in jieba.posseg.cut(text):
+        if not _HAN_WORD.fullmatch(word) or not tag.startswith(_THING_OR_TIME):  # 招生 (to enrol) names no 学生
             continue
         found.add(word)
         found |= {p for p in jieba.lcut_for_search(word) if len(p) >= 2
                   and (word.endswith(p) or word.startswith(p) and len(word) - len(p) >= 2)}
-    for asked in words:
-        if (asked not in terms or len(asked) < SIBLING_MIN_CHARS or not _HAN_WORD.fullmatch(asked)
-                or asked in around or not tags.get(asked, "x").startswith(_THING_OR_TIME)
-                or any(question.startswith(asked, at) for at in asked_at)):
-            continue
-        for other in found:
+    for asked in candidates:
+        for other in sorted(found):
             if other == asked or other[-1] != asked[-1] or other in words:
                 continue
             if asked.endswith(other):  # the asked word's own head: a sibling only under a one-character prefix
@@ -363,6 +384,88 @@ def _han_sibling(question: str, text: str, around: str) -> tuple[str, str] | Non
                     return other, asked
             elif other not in question:
                 return other, asked
+    return None
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_WHAT_WHICH = re.compile(r"\s*(?:what|which)\b", re.I)
+
+
+_AUXILIARIES = frozenset("do does did will would can could shall should may might must".split())
+# determiners and quantifiers nltk's stop words leave out: "another problem" is no sibling of "NP-complete problem"
+_DETERMINERS = frozenset("another every either neither several various certain whole former latter".split())
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    """English function words: this module's and nltk's stop list (its data ships inside llama-index-core)."""
+    from llama_index.core.utils import globals_helper
+
+    from rag.text import STOPWORDS
+
+    return frozenset(globals_helper.stopwords) | STOPWORDS | QUESTION_WORDS | _DETERMINERS
+
+
+def _content_word(word: str) -> bool:
+    word = word.lower()
+    return word not in _function_words() and not word.isdigit()
+
+
+@lru_cache(maxsize=4096)
+def _parts_of_speech(word: str) -> frozenset[str]:
+    """The parts of speech an English word form can have (lemminflect's bundled lexicon; no download): empty for a
+    word it does not know, mostly a name."""
+    from lemminflect import getAllLemmas
+
+    return frozenset(getAllLemmas(word.lower()))
+
+
+def _names_thing(word: str, tags: set[str]) -> bool:
+    tags_ = _parts_of_speech(word)
+    return bool(tags_ & tags) if tags_ else word[:1].isupper()  # a word the lexicon lacks: a name if capitalised
+
+
+def _noun(word: str) -> bool:
+    """A form that can name a thing: a noun by the lexicon, or a capitalised word it does not know (a name)."""
+    return _content_word(word) and _names_thing(word, {"NOUN", "PROPN"})
+
+
+def _modifier(word: str) -> bool:
+    """A form that can modify a noun (a noun, an adjective, a name), not a verb only ("became operational")."""
+    return _content_word(word) and _names_thing(word, {"NOUN", "PROPN", "ADJ"})
+
+
+def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | None:
+    """Adjacent content words of the question, a modifier and a head noun ("Westside library branch" → Westside
+    library, library branch): the modifier is missing while the sentence puts another modifier before the same head.
+    Only nouns are heads and no verb form is a modifier: "become operational" / "became operational" is one thing."""
+    question = _CLITIC.sub("", question)
+    q_lower = question.lower()
+    sentence = _LATIN_WORD.findall(text)
+    skip_asked = bool(_WHAT_WHICH.match(question))  # "What were the two main theories…": any theories answer
+    for phrase in re.split(r"[^\w\s'’-]+", question):
+        run: list[str] = []
+        after_auxiliary = False
+        for word in _LATIN_WORD.findall(phrase) + [""]:
+            if word and _content_word(word):
+                run.append(word)
+                continue
+            if run and skip_asked:
+                skip_asked, run = False, []
+            if after_auxiliary and run and "VERB" in _parts_of_speech(run[-1]):
+                run = run[:-1]  # "does the Kestrel cart cost": after do / will, the run ends in its verb
+            # an auxiliary opens the subject ("does the Kestrel cart cost"): function words before the run keep it
+            after_auxiliary = word.lower() in _AUXILIARIES or after_auxiliary and not run
+            for at, (modifier, head) in enumerate(zip(run, run[1:]), 1):
+                if term_in(modifier.lower(), around) or not (_noun(head) and _modifier(modifier)):
+                    continue
+                if at < len(run) - 1 and "ADJ" in _parts_of_speech(head):
+                    continue  # an adjective inside the phrase modifies the next word ("the body's immune agents")
+                for before, word_ in zip(sentence, sentence[1:]):
+                    if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)
+                            and before.lower() not in q_lower and not term_in(before.lower(), q_lower)):
+                        return f"{before.lower()} {word_.lower()}", f"{modifier.lower()} {head.lower()}"
+            run = []
     return None
 
 
@@ -459,6 +562,7 @@ class EvidenceScorer:
         self.dense_floor, self.dense_span, self.lexical_weight = t.dense_floor, t.dense_span, t.lexical_weight
         self.type_penalty, self.heading_penalty = t.type_penalty, t.heading_penalty
         self.duplicate_cosine = t.duplicate_cosine
+        self.about_else_penalty = t.about_else_penalty
 
     def score(self, question: str, chunks: list[NodeWithScore], bm25: BM25) -> EvidenceSet:
         lang = detect_lang(question)
@@ -507,10 +611,16 @@ class EvidenceScorer:
                     score *= self.type_penalty
                 if is_title_line(text, a, b, at_document_start=base == 0) or sentence.strip() == meta.get("section", "").strip():
                     score *= self.heading_penalty
-                result.ranked.append(Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence,
-                                              meta.get("section", ""), score, lexical, dense, rank, vectors.get(sid),
-                                              context, coverage, missing, s_lang))
-        result.ranked.sort(key=lambda e: e.score, reverse=True)
+                ev = Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence, meta.get("section", ""),
+                              score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang)
+                # a sentence about another year, occurrence or sibling thing ranks below every sentence free of it
+                # (so the policy, reading the best, refuses for it only when none is left), and its score is cut so
+                # that it is not selected beside a free best sentence
+                ev.about_else = about_else(question, ev)
+                if ev.about_else:
+                    ev.score *= self.about_else_penalty
+                result.ranked.append(ev)
+        result.ranked.sort(key=lambda e: (bool(e.about_else), -e.score))
         result.ranked = self._dedupe(result.ranked)
         return result
 

@@ -1,6 +1,7 @@
 """Key-term coverage and its contradiction check (#12): an English clitic's fragment weighs nothing, and a sentence that names
 a sibling of the asked thing (the same head under another modifier) where the asked thing is missing is about
-something else, in Chinese and in English."""
+something else, in Chinese and in English (nouns only); such a sentence is demoted below every sentence free of it,
+so a question is refused for it only when no such sentence ranks first."""
 
 from __future__ import annotations
 
@@ -101,9 +102,21 @@ def test_the_noun_a_question_word_asks_for_has_no_sibling():
     ("How many days of bereavement leave do employees get?", "Employees get ten days of sick leave.",
      "bereavement leave", "sick leave"),
 ])
-def test_english_siblings_are_not_judged(question, text, asked, given_):
-    # the English form of the rule refused right answers (verb forms, a sibling best sentence over the answer's
-    # runner-up): off, so these pass on to the other checks
+def test_an_english_sibling_contradicts(question, text, asked, given_):
+    assert sibling(question, _ev(text, "en")) == (given_, asked)
+    assert _decide(question, text, "en") == "contradiction"
+
+
+@pytest.mark.parametrize("question, text", [
+    # a verb form is the same thing, not a sibling: "become" is missing, "became" stands before the same word
+    ("When did the Chicago line become operational?", "The Chicago line became operational in 1891."),
+    ("Where did Tesla demonstrate wireless power?", "Tesla showed wireless power at the 1893 fair in Chicago."),
+    # after do-support the run ends in the question's verb: "cost" is what the cart does, not a thing
+    ("How much does the Kestrel cart cost?", "Tickets cost $5 at the front office."),
+    # an adjective inside the phrase modifies the next word: "immune" is no head of "the bodies immune agents"
+    ("How did the bodies immune agents work?", "The active immune agents were soluble components of the blood."),
+])
+def test_a_verb_form_is_no_english_sibling(question, text):
     assert sibling(question, _ev(text, "en")) is None
     assert _decide(question, text, "en") != "contradiction"
 

@@ -1,0 +1,77 @@
+"""A sentence about something else than the question asks (another year, occurrence or a sibling thing) is demoted
+in the ranking, every candidate alike (#12): a runner-up free of it that holds the answer comes first, and the
+question is refused for it only when no free sentence is left to rank first."""
+
+from __future__ import annotations
+
+from llama_index.core.schema import NodeWithScore, TextNode
+
+from conftest import NoSentenceVectors, ZeroEmbedder
+from rag.bm25 import BM25
+from rag.config import GroundingSettings, PairThresholds
+from rag.evidence import EvidenceScorer
+from rag.grounding import GroundingPolicy
+
+LOOSE = PairThresholds(min_score=0.05, min_coverage=0.3, strong=0.8)
+
+
+def _node(text: str) -> NodeWithScore:
+    meta = {"doc_id": "d", "doc_name": "d.txt", "chunk_id": "d:0", "start": 0, "end": len(text), "section": ""}
+    return NodeWithScore(node=TextNode(id_="d:0", text=text, metadata=meta), score=1.0)
+
+
+def _score(question: str, text: str):
+    nodes = [_node(text)]
+    bm25 = BM25.build(["d:0", "x:0"], [text, "An unrelated passage about tides and harbours."])
+    return EvidenceScorer(NoSentenceVectors(), ZeroEmbedder()).score(question, nodes, bm25)
+
+
+def _decide(question: str, evidence) -> str:
+    verdict = GroundingPolicy(GroundingSettings(pairs={"zh-zh": LOOSE, "en-en": LOOSE})).decide(question, evidence)
+    return "answer" if verdict.answer else verdict.reason
+
+
+def test_a_runner_up_free_of_a_sibling_ranks_first_and_answers():
+    question = "How much will the Westside library branch renovation cost?"
+    text = ("The Eastside library branch renovation will cost $7.5 million. "
+            "For Westside the council set aside $2 million.")
+    evidence = _score(question, text)
+    sib = next(e for e in evidence.ranked if e.text.startswith("The Eastside"))
+    assert "eastside library" in sib.about_else
+    assert evidence.ranked[0].text.startswith("For Westside")
+    assert _decide(question, evidence) == "answer"
+
+
+def test_a_chinese_sibling_is_demoted_below_the_answer():
+    question = "青州市国庆节假期旅游收入是多少？"
+    text = "青州市春节假期旅游收入达到3.2亿元，接待游客126万人次。国庆节期间，全市收入为2.1亿元。"
+    evidence = _score(question, text)
+    assert evidence.ranked[0].text.startswith("国庆节期间")
+    assert evidence.ranked[-1].about_else
+    assert _decide(question, evidence) == "answer"
+
+
+def test_refused_when_every_candidate_is_about_a_sibling():
+    question = "青州市国庆节假期旅游收入是多少？"
+    text = "青州市春节假期旅游收入达到3.2亿元。青州市元宵节旅游收入为1.1亿元。"
+    evidence = _score(question, text)
+    assert all(e.about_else for e in evidence.ranked)
+    assert _decide(question, evidence) == "contradiction"
+
+
+
+def test_a_sentence_under_another_year_is_about_that_year():
+    """The sentence names no year, but the text it follows sets one: it is about that year, not the asked one."""
+    question = "东岚大学2024年招收了多少名本科生？"
+    text = "第一条 为做好2025年本科招生工作，制定本章程。第四条 学校设有以下六个学院招收本科生。"
+    evidence = _score(question, text)
+    assert all("another year" in e.about_else for e in evidence.ranked)
+    assert _decide(question, evidence) == "contradiction"
+
+
+def test_a_sentence_under_the_asked_year_is_free():
+    question = "东岚大学2025年招收了多少名本科生？"
+    text = "第一条 为做好2025年本科招生工作，制定本章程。第三条 学校面向全国招收本科生4200名。"
+    evidence = _score(question, text)
+    assert not any(e.about_else for e in evidence.ranked)
+    assert evidence.ranked[0].text.startswith("第三条")
