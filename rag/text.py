@@ -149,6 +149,17 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 
 
+# A sentence that opens by referring back ("It delivers water to 84,000 households.", "该馆始建于1987年。") names its
+# subject only in the sentence before it.
+_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her|this|these|both)\b|[它其该此他她这])",
+                          re.I)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether a sentence opens with a pronoun (English or Chinese) whose referent is in the sentence before it."""
+    return bool(_REFERS_BACK.match(sentence.strip()))
+
+
 def detect_lang(text: str) -> str:
     """'zh' or 'en'. Text in one script (outside brackets and quotes) is that script's language. Mixed text with
     English function words and no Chinese ones is English ("What did 张小龙 create?"), with more Chinese ones Chinese
