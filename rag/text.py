@@ -151,7 +151,7 @@ _QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^
 
 # A sentence that opens by referring back ("It delivers water to 84,000 households.", "该馆始建于1987年。") names its
 # subject only in the sentence before it.
-_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her|this|these|both)\b|[它其该此他她这])",
+_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her|this|these|both)\b|[它该他她这]|其(?!实)|此(?!外))",
                           re.I)
 
 
