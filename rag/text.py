@@ -149,10 +149,10 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 
 
-# A sentence that opens by referring back ("It delivers water to 84,000 households.", "该馆始建于1987年。") names its
-# subject only in the sentence before it.
-_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her|this|these|both)\b|[它该他她这]|其(?!实)|此(?!外))",
-                          re.I)
+# A sentence that opens with a personal or possessive pronoun ("It delivers water to 84,000 households.", "其种加词…",
+# "该馆始建于…") names its subject only in the sentence before it. "This"/"这" often points at a whole clause ("This is
+# because…") rather than at a thing, so it does not count.
+_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her)\b|[它该他她]|其(?!实)|此(?!外))", re.I)
 
 
 def refers_back(sentence: str) -> bool:
