@@ -18,7 +18,7 @@ from llama_index.core.schema import NodeWithScore
 from rag.bm25 import BM25
 from rag.config import EvidenceSettings
 from rag.store import Store
-from rag.text import detect_lang, has_letters, sentence_spans, tokenize, trim_span
+from rag.text import detect_lang, has_letters, refers_back, sentence_spans, tokenize, trim_span
 
 # What kind of answer the question wants, and how to recognise it in a sentence. Each entry: (kind, how the question
 # asks for it, what fills it). Place and person are recognised by part-of-speech tags (see `fills`).
@@ -548,6 +548,14 @@ def look_back(store: Store, chunks: list[NodeWithScore]) -> dict[str, str]:
     return out
 
 
+def previous_sentence(earlier: str, text: str, a: int) -> str:
+    """The sentence right before offset `a` of a chunk's text (the last one of the text before the chunk when `a` is its
+    first sentence; `earlier` is from `look_back`): what a sentence opening with a pronoun refers to."""
+    before = text[:a] if text[:a].strip() else earlier
+    spans = sentence_spans(before)
+    return before[spans[-1][0]:spans[-1][1]] if spans else ""
+
+
 def _normalised(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
@@ -598,7 +606,10 @@ class EvidenceScorer:
                 context_lower = head_lower + "\n" + text[:a].lower()
                 in_text = [term_in(t, sentence_lower) for t in terms]
                 around = [here or term_in(t, context_lower) for t, here in zip(terms, in_text)]
-                lexical, _ = weigh_found(terms, in_text, bm25)  # ranks: IDF tells a sentence about the topic
+                # ranks: IDF tells a sentence about the topic; one that opens with a pronoun is about the sentence before
+                named = ([here or term_in(t, previous_sentence(earlier.get(meta["chunk_id"], ""), text, a).lower()) for t, here in zip(terms, in_text)]
+                         if refers_back(sentence) else in_text)
+                lexical, _ = weigh_found(terms, named, bm25)
                 in_sentence, _ = weigh_found(terms, in_text, weights)
                 in_context, missing = weigh_found(terms, around, weights)
                 coverage = (in_sentence + in_context) / 2  # a term only in the context (a year, a name) counts half

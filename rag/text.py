@@ -149,6 +149,17 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 
 
+# A sentence that opens with a personal or possessive pronoun ("It delivers water to 84,000 households.", "其种加词…",
+# "该馆始建于…") names its subject only in the sentence before it. "This"/"这" often points at a whole clause ("This is
+# because…") rather than at a thing, so it does not count.
+_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her)\b|[它该他她]|其(?!实)|此(?!外))", re.I)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether a sentence opens with a pronoun (English or Chinese) whose referent is in the sentence before it."""
+    return bool(_REFERS_BACK.match(sentence.strip()))
+
+
 def detect_lang(text: str) -> str:
     """'zh' or 'en'. Text in one script (outside brackets and quotes) is that script's language. Mixed text with
     English function words and no Chinese ones is English ("What did 张小龙 create?"), with more Chinese ones Chinese

@@ -122,3 +122,26 @@ def test_a_title_is_a_short_first_line_without_a_sentence_end():
     assert title_of("临江市2025年节假日旅游数据\n\n春节假期\n…") == "临江市2025年节假日旅游数据"
     assert title_of("The marina reopened in May after a long winter.\nMore text.") == ""
     assert title_of("x" * 101 + "\nMore text.") == ""
+
+
+def test_a_sentence_opening_with_a_pronoun_ranks_on_the_terms_of_the_sentence_before_it():
+    """"It serves 40 boats a day." names the pier only through "It": its ranking score counts the terms of the sentence
+    it refers back to; the same words after a sentence about something else, or after a sentence naming its own
+    subject, rank on their own words only."""
+    question = "How many boats a day does the fuel pier serve?"
+    chunks = ["A new fuel pier opened in August, built by the marina crew. It serves 40 boats a day.",
+              "Sailing dinghies are kept in the west shed. It serves 40 boats a day in summer.",
+              "A new fuel pier opened in August, built by the marina crew. The west shed serves 40 boats a day."]
+    evidence = _score(question, [_node(f"m{i}", f"m{i}:0", c, 0) for i, c in enumerate(chunks)])
+    pier, shed = [e for e in evidence.ranked if e.text.startswith("It serves")]
+    pier, shed = (pier, shed) if pier.doc_id == "m0" else (shed, pier)
+    named = _sentence(evidence, "The west shed serves")
+    assert pier.lexical > shed.lexical
+    assert pier.lexical > named.lexical
+
+def test_the_first_sentence_of_a_chunk_refers_back_into_the_previous_chunk():
+    from rag.evidence import previous_sentence
+    assert previous_sentence("Pinecrest Marina\nThe fuel pier opened in August. Boats queue.", "It serves 40.", 0) \
+        == "Boats queue."
+    text = "The fuel pier opened. It serves 40."
+    assert previous_sentence("", text, text.index("It")).strip() == "The fuel pier opened."

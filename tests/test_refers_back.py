@@ -1,0 +1,18 @@
+"""Which sentences open by referring back to the sentence before them (rag/text.py `refers_back`)."""
+
+import pytest
+
+from rag.text import refers_back
+
+
+@pytest.mark.parametrize("sentence", ["It delivers water to 84,000 households.", "  They opened in May.",
+                                      "Their plant is the largest.", "该馆始建于1987年。",
+                                      "其中一级文物23件。", "此模式由任天堂改编。", "他表示将继续推进。"])
+def test_a_pronoun_opening_refers_back(sentence):
+    assert refers_back(sentence)
+
+
+@pytest.mark.parametrize("sentence", ["Italy is a country.", "This is because a solution exists.", "这是首次展出。", "Thistle grows here.", "Bothwell Castle is old.",
+                                      "The plant is large.", "博物馆始建于1987年。", "特展门票为每人40元。", "此外，车站还有一条专用线。"])
+def test_a_sentence_naming_its_subject_does_not(sentence):
+    assert not refers_back(sentence)
