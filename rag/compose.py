@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from rag.evidence import Evidence, EvidenceSet, asked_for, asked_types, key_terms, stem, term_in
-from rag.text import detect_lang, sentence_spans, tokenize, trim_span
+from rag.text import detect_lang, refers_back, sentence_spans, tokenize, trim_span
 
 # --- multi-part questions -------------------------------------------------------------------------------------
 
@@ -339,16 +339,14 @@ def names_asked(text: str, question: str) -> bool:
     return any(stem(n) in words for n in asked_for(question))
 
 
-# An English sentence that opens by referring back ("It is run by retired teacher Grace Moyo.") says the rest of what
-# the sentence right before it began; its own words score low, since its subject is in that sentence.
-_REFERS_BACK = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|this|these|both)\b", re.I)
 _ADJACENT = 3  # at most this many characters (whitespace) between two sentences that follow one another
 
 
 def continues(e: Evidence, before: Evidence) -> bool:
-    """`e` is an English sentence right after `before` in its document that opens by referring back to it."""
+    """`e` is an English sentence right after `before` in its document that opens by referring back to it ("It is run by
+    retired teacher Grace Moyo."): it says the rest of what `before` began, though its own words score low."""
     return (e.lang == "en" and e.doc_id == before.doc_id and 0 <= e.start - before.end <= _ADJACENT
-            and bool(_REFERS_BACK.match(e.text.strip())))
+            and refers_back(e.text, demonstratives=True))
 
 
 def with_continuations(shown: list[Evidence], ranked: list[Evidence], anchors: list[Evidence]) -> list[Evidence]:

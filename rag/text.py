@@ -150,14 +150,17 @@ _QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^
 
 
 # A sentence that opens with a personal or possessive pronoun ("It delivers water to 84,000 households.", "其种加词…",
-# "该馆始建于…") names its subject only in the sentence before it. "This"/"这" often points at a whole clause ("This is
-# because…") rather than at a thing, so it does not count.
+# "该馆始建于…") names its subject only in the sentence before it. A demonstrative ("This", "这") often points at a
+# whole clause ("This is because…") rather than at a thing.
 _REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her)\b|[它该他她]|其(?!实)|此(?!外))", re.I)
+_POINTS_BACK = re.compile(r"^(?:(?:this|these|both)\b|这)", re.I)
 
 
-def refers_back(sentence: str) -> bool:
-    """Whether a sentence opens with a pronoun (English or Chinese) whose referent is in the sentence before it."""
-    return bool(_REFERS_BACK.match(sentence.strip()))
+def refers_back(sentence: str, demonstratives: bool = False) -> bool:
+    """Whether a sentence opens with a pronoun (English or Chinese) whose referent is in the sentence before it; with
+    `demonstratives`, also one opening with "This"/"These"/"Both"/"这" (what it continues, though maybe a clause)."""
+    s = sentence.strip()
+    return bool(_REFERS_BACK.match(s) or (demonstratives and _POINTS_BACK.match(s)))
 
 
 def detect_lang(text: str) -> str:

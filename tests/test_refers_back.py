@@ -16,3 +16,9 @@ def test_a_pronoun_opening_refers_back(sentence):
                                       "The plant is large.", "博物馆始建于1987年。", "特展门票为每人40元。", "此外，车站还有一条专用线。"])
 def test_a_sentence_naming_its_subject_does_not(sentence):
     assert not refers_back(sentence)
+
+
+@pytest.mark.parametrize("sentence", ["This is because a solution exists.", "These plants run at night.",
+                                      "Both plants run at night.", "这是首次展出。"])
+def test_a_demonstrative_opening_continues_the_sentence_before_only_when_asked(sentence):
+    assert refers_back(sentence, demonstratives=True) and not refers_back(sentence)
