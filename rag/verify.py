@@ -434,7 +434,11 @@ class Verifier:
         claims = new_content(sentence, question)
         if not claims and not ((names | set(NUMBER.findall(sentence))) - set(NUMBER.findall(question))):
             return None  # it only repeats the question
-        claimed = claimed_quantities(sentence)  # parsed once, checked against each evidence sentence
+        # parsed once, checked against each evidence sentence; a value the question states is restated, not claimed
+        # ("临江市2025年五一假期…是86%" over "全市…入住率达到86%", the year in the document's title)
+        asked = quantities(question)
+        claimed = [q for q in claimed_quantities(sentence)
+                   if not any(_same_value(q.value, a.value) and units_agree(q.unit, a.unit) for a in asked)]
         best: SupportedSentence | None = None
         s_vec = None
         sentence_lang = detect_lang(sentence)

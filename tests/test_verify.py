@@ -187,3 +187,18 @@ def test_units_are_compared_only_within_one_language():
 ])
 def test_quantities_read_value_and_unit(text, expected):
     assert [(q.value, q.unit) for q in quantities(text)] == expected
+
+
+def test_a_year_the_question_states_is_restated_not_claimed(embedder=None):
+    from rag.evidence import Evidence
+
+    from rag.verify import Verifier
+    text = "全市星级酒店平均入住率达到86%，比上年提高4个百分点。"
+    ev = Evidence("d", "d:0", 0, len(text), text, "五一假期", 0.8, 0.7, 0.9, 0, None, "临江市2025年节假日旅游数据", 0.7, [],
+                  "zh")
+    v = Verifier(None)
+    question = "临江市2025年五一假期星级酒店平均入住率是多少？"
+    assert v.support("临江市2025年五一假期星级酒店平均入住率是86%。", [ev], question) is not None
+    # a year the question does not state is still a claim the sentence must hold
+    assert v.support("临江市2024年五一假期星级酒店平均入住率是86%。", [ev], question) is None
+    assert v.support("临江市2025年五一假期星级酒店平均入住率是87%。", [ev], question) is None
