@@ -408,6 +408,15 @@ def _vouched_across(q: Quantity, evidence: Evidence) -> bool:
     return any(_same_value(q.value, v) for v in spelled_values(evidence.text))
 
 
+def _restated_by_context(q: Quantity, evidence: Evidence) -> bool:
+    """A value the question states and the answer restates, left by the sentence to what it refers back to
+    ("临江市2025年五一假期…是86%" over "全市…入住率达到86%" under the title "临江市2025年节假日旅游数据"): its context
+    states it, and the sentence names no other year (a sentence about another year's meeting is about another one)."""
+    if q.year and any(x.year and not _same_value(x.value, q.value) for x in quantities(evidence.text)):
+        return False
+    return any(_same_value(q.value, c.value) and units_agree(q.unit, c.unit) for c in quantities(evidence.context))
+
+
 def lexical_support(tokens: set[str], evidence: str) -> float:
     if not tokens:
         return 0.0
@@ -441,6 +450,9 @@ class Verifier:
         if not claims and not ((names | set(NUMBER.findall(sentence))) - set(NUMBER.findall(question))):
             return None  # it only repeats the question
         claimed = claimed_quantities(sentence)  # parsed once, checked against each evidence sentence
+        asked = quantities(question)
+        restated = [q for q in claimed if any(_same_value(q.value, a.value) and units_agree(q.unit, a.unit)
+                                              for a in asked)]
         best: SupportedSentence | None = None
         s_vec = None
         sentence_lang = detect_lang(sentence)
@@ -448,7 +460,8 @@ class Verifier:
             text = ev.text.lower()
             across = sentence_lang != ev.lang
             # across languages a number may be spelled out ("six" for "六艘") or, for a year, stated by the chunk
-            checked = [q for q in claimed if not across or not _vouched_across(q, ev)]
+            checked = [q for q in claimed if not (across and _vouched_across(q, ev))
+                       and not (q in restated and _restated_by_context(q, ev))]
             if any(n not in text for n in names) or not quantities_supported(checked, ev.text):
                 continue
             score = lexical_support(claims, ev.text)

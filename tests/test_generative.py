@@ -371,3 +371,29 @@ def test_copy_check_off_keeps_the_quote_without_asking_for_a_span(pipeline, corp
     draft = backend.finish("文档中没有找到相关信息，无法回答该问题。", evidence.ranked, evidence)
     assert isinstance(draft, Draft) and draft.copied is None and copier.asked == []
     assert pipeline.policy.decide(LOOSE_Q, evidence, draft).answer  # off: the quote stands as before
+
+
+@pytest.mark.parametrize("judged,kept", [(0.6, False), (0.8, True)])
+def test_an_english_question_over_chinese_sources_keeps_a_failed_answers_quote_only_when_the_judge_was_sure(
+        pipeline, corpus_text, judged, kept):
+    # a failed answer over Chinese sources the judge was unsure of: the model mostly took a sibling's value
+    # (xling_en_zh calibration); quoting the Chinese sentence then answers an unanswerable question
+    from rag.backends.base import Draft
+
+    evidence = _loose(corpus_text, "Which member of the CPTPP is the UK?", *MEMBER_SOURCES, strong=True)
+    evidence.lang, evidence.judged = "en", judged
+    draft = Draft("The closest passage in the documents (Chinese): …", grounding="fallback", failure="unsupported")
+    verdict = pipeline.policy.decide(evidence.question, evidence, draft)
+    assert evidence.pair == "en-zh" and verdict.answer is kept
+    assert kept or verdict.reason == "unsupported"
+
+
+def test_an_english_question_over_chinese_sources_is_refused_when_the_judge_doubts_it(pipeline, corpus_text):
+    class Judge:
+        def probability(self, question, sentences, lang, sources=None):
+            return 0.4  # below the en-zh bar, above the one it had before the xling_en_zh calibration
+
+    evidence = _loose(corpus_text, "Which member of the CPTPP is the UK?", *MEMBER_SOURCES, strong=True)
+    evidence.lang = "en"
+    verdict = pipeline.policy.decide(evidence.question, evidence, judge=Judge())
+    assert evidence.pair == "en-zh" and (verdict.answer, verdict.reason) == (False, "judged_unanswerable")

@@ -187,3 +187,24 @@ def test_units_are_compared_only_within_one_language():
 ])
 def test_quantities_read_value_and_unit(text, expected):
     assert [(q.value, q.unit) for q in quantities(text)] == expected
+
+
+def test_a_year_the_question_states_is_restated_when_the_sentence_leaves_it_to_its_title():
+    from rag.evidence import Evidence
+
+    def ev(text, context):
+        return Evidence("d", "d:0", 0, len(text), text, "五一假期", 0.8, 0.7, 0.9, 0, None, context, 0.7, [], "zh")
+
+    v = Verifier(None)
+    question = "临江市2025年五一假期星级酒店平均入住率是多少？"
+    answer = "临江市2025年五一假期星级酒店平均入住率是86%。"
+    rate = "全市星级酒店平均入住率达到86%，比上年提高4个百分点。"
+    assert v.support(answer, [ev(rate, "临江市2025年节假日旅游数据\n五一假期")], question) is not None
+    # the sentence's context does not state the year: the answer claims it
+    assert v.support(answer, [ev(rate, "临江市节假日旅游数据\n五一假期")], question) is None
+    # a sentence that names another year is about that year, whatever its title says
+    other = "2024年全市星级酒店平均入住率达到86%。"
+    assert v.support(answer, [ev(other, "临江市2025年节假日旅游数据\n五一假期")], question) is None
+    # a value the question does not state is still a claim the sentence must hold
+    assert v.support("临江市2025年五一假期星级酒店平均入住率是87%。", [ev(rate, "临江市2025年节假日旅游数据")],
+                     question) is None
