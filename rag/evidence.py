@@ -18,7 +18,7 @@ from llama_index.core.schema import NodeWithScore
 from rag.bm25 import BM25
 from rag.config import EvidenceSettings
 from rag.store import Store
-from rag.text import detect_lang, has_letters, refers_back, sentence_spans, tokenize, trim_span
+from rag.text import detect_lang, has_letters, refers_back, sentence_spans, squashed, tokenize, trim_span
 
 # What kind of answer the question wants, and how to recognise it in a sentence. Each entry: (kind, how the question
 # asks for it, what fills it). Place and person are recognised by part-of-speech tags (see `fills`).
@@ -556,10 +556,6 @@ def previous_sentence(earlier: str, text: str, a: int) -> str:
     return before[spans[-1][0]:spans[-1][1]] if spans else ""
 
 
-def _normalised(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.lower())
-
-
 class EvidenceScorer:
     """Scores every sentence of the retrieved chunks against the question (ranking only; see rag/grounding.py)."""
 
@@ -639,7 +635,7 @@ class EvidenceScorer:
         """Near-identical sentences (the same news in two documents) keep only their best-ranked copy."""
         kept: list[tuple[Evidence, str]] = []  # with its normalised text, computed once
         for e in ranked:
-            norm = _normalised(e.text)
+            norm = squashed(e.text)
             if any(norm == k_norm or (e.doc_id != k.doc_id and e.vector is not None and k.vector is not None
                                       and float(e.vector @ k.vector) >= self.duplicate_cosine)
                    for k, k_norm in kept):

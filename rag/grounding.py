@@ -44,6 +44,7 @@ from rag.config import GroundingSettings
 from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, term_weights,
                           title_of, weighted_coverage)
 from rag.judge import Extraction
+from rag.text import squashed
 from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",
@@ -148,7 +149,6 @@ class GroundingPolicy:
         return GROUNDED
 
 
-_PUNCT = re.compile(r"[\s\W_]+")
 
 
 def own_coverage(question: str, sentence: str) -> float:
@@ -196,7 +196,7 @@ def source_of(e: Evidence, title: str | None = None) -> str:
     context) and its section heading, each once."""
     title = document_name(e) if title is None else title
     section = e.section.strip()
-    if section and _PUNCT.sub("", section).lower() in _PUNCT.sub("", title).lower():
+    if section and squashed(section) in squashed(title):
         section = ""
     return " · ".join(part for part in (title, section) if part)
 
@@ -208,8 +208,8 @@ def headings(e: Evidence) -> list[str]:
     first = title_of(lines[0]) if lines and lines[0].strip() != e.section.strip() else ""
     out: list[str] = []
     for h in (first or document_name(e), e.section.strip()):
-        key = _PUNCT.sub("", h).lower()
-        if key and not any(key in _PUNCT.sub("", o).lower() for o in out):
+        key = squashed(h)
+        if key and not any(key in squashed(o) for o in out):
             out.append(h)
     return out
 

@@ -23,7 +23,7 @@ import httpx
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.llm import chatml
-from rag.text import tokenize
+from rag.text import squashed, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ EXTRACT_SYSTEM = {"zh": "从【资料】中原样摘录能回答【问题】的�
 _EXTRACT_ASK = {"zh": "答案片段（没有就回答“无”）：", "en": "Answer span (or NONE):"}
 _NONE = re.compile(r"^\W*(?:none|no answer|n/a|无|没有)\W*$", re.I)
 _NONE_START = re.compile(r"^(?:NON|Non|non|无$|没)")  # a first token of "NONE" / "无" / "没有"
-_PUNCT = re.compile(r"[\s\W_]+")
 SPAN_IN_EVIDENCE = 0.8  # share of a copied span's words a sentence must hold to count as holding it
 EXTRACT_TOKENS = 24  # a span, not an answer: a longer one is cut, and only its words are checked
 
@@ -114,10 +113,10 @@ class Extraction:
     def held_by(self, sentences: list[str]) -> int | None:
         """The index of the first sentence that holds the copied span (whole, or SPAN_IN_EVIDENCE of its words: the
         model may drop or add a particle), or None: no span, or one the sentences do not hold."""
-        words = [w for w in (_PUNCT.sub("", t).lower() for t in tokenize(self.span)) if w]
-        whole = _PUNCT.sub("", self.span).lower()
+        words = [w for w in (squashed(t) for t in tokenize(self.span)) if w]
+        whole = squashed(self.span)
         for i, sentence in enumerate(sentences):
-            text = _PUNCT.sub("", sentence).lower()
+            text = squashed(sentence)
             if whole and (whole in text or sum(w in text for w in words) >= SPAN_IN_EVIDENCE * len(words)):
                 return i
         return None

@@ -14,6 +14,8 @@ from functools import lru_cache
 _SENTENCE_END = re.compile(r"[。！？；!?;…]+[”’」』）)\]]*|\n+")
 _WORD = re.compile(r"\w", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_NOT_WORD = re.compile(r"[\s\W_]+")
 _LATIN = re.compile(r"[A-Za-z]")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -134,6 +136,17 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def cjk_runs(text: str) -> list[str]:
+    """The runs of Chinese characters in a text, in order."""
+    return _CJK_RUN.findall(text)
+
+
+def squashed(text: str) -> str:
+    """Lower case without spaces, punctuation or underscores: how two spellings of one heading, name or sentence
+    compare ("Rates:" ~ "rates", "《规则》" ~ "规则")."""
+    return _NOT_WORD.sub("", text).lower()
 
 
 def has_letters(text: str) -> bool:

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.evidence import Evidence, stem
-from rag.text import NUMBER, REFUSAL, detect_lang, english_stop_words, sentence_spans, tokenize
+from rag.text import NUMBER, REFUSAL, cjk_runs, detect_lang, english_stop_words, sentence_spans, tokenize
 
 MARKER_OPENERS = "[【(（"
 # a citation marker as small models write it: [1], [1, 2], 【2】, (3), [编号2], [source 1]
@@ -274,7 +274,6 @@ _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 _TITLES = {"mr", "mrs", "ms", "dr"}
 # A name in pinyin as English text writes it: "Zhou Liqun", "Li Ming-yuan", "Ouyang Xiu".
 _NAME_RUN = re.compile(r"\b[A-Z][a-z]+(?:(?: [A-Z]|-[A-Za-z])[a-z]+)*")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 
 
 @lru_cache(maxsize=64)
@@ -284,7 +283,7 @@ def _pinyin_names(sources: str) -> frozenset[str]:
     from pypinyin import lazy_pinyin
 
     out = set()
-    for run in _CJK_RUN.findall(sources):
+    for run in cjk_runs(sources):
         syllables = [p.replace("ü", "u") for p in lazy_pinyin(run, v_to_u=True)]
         for i in range(len(syllables)):
             for j in range(i + 2, min(i + 4, len(syllables)) + 1):
@@ -295,7 +294,7 @@ def _pinyin_names(sources: str) -> frozenset[str]:
 def romanised_names(sentence: str, sources: str) -> set[str]:
     """The words of the sentence's capitalised runs that spell, in pinyin, a run of Chinese characters of the
     sources: "Zhou Liqun" over "…副总经理周立群。" (a translation the model was asked to make, not an invention)."""
-    if not _CJK_RUN.search(sources):
+    if not cjk_runs(sources):
         return set()
     known = _pinyin_names(sources)
     out: set[str] = set()
