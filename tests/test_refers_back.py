@@ -22,10 +22,3 @@ def test_a_sentence_naming_its_subject_does_not(sentence):
                                       "Both plants run at night.", "这是首次展出。"])
 def test_a_demonstrative_opening_continues_the_sentence_before_only_when_asked(sentence):
     assert refers_back(sentence, demonstratives=True) and not refers_back(sentence)
-
-
-def test_squashed_compares_spellings_of_one_heading():
-    from rag.text import cjk_runs, squashed
-    assert squashed("Rates: 2025") == squashed("rates 2025") == "rates2025"
-    assert squashed("《招生 规则》") == "招生规则"
-    assert cjk_runs("Zhou 周立群, 副总经理") == ["周立群", "副总经理"]

@@ -109,3 +109,10 @@ def test_a_cut_before_a_lower_case_word_or_after_an_unknown_short_abbreviation_i
 
 def test_has_letters():
     assert has_letters("只有") and has_letters("50 °C") and not has_letters(":212–219") and not has_letters("2019. ")
+
+
+def test_squashed_compares_spellings_of_one_heading():
+    from rag.text import cjk_runs, squashed
+    assert squashed("Rates: 2025") == squashed("rates 2025") == "rates2025"
+    assert squashed("《招生 规则》") == "招生规则"
+    assert cjk_runs("Zhou 周立群, 副总经理") == ["周立群", "副总经理"]
