@@ -62,6 +62,14 @@ class ZeroEmbedder:
 CHROMA_URL = os.environ.get("RAG_TEST_CHROMA_URL") or None
 
 
+def evidence_of(doc_text: str, sentence: str, score: float, doc: str = "report", lang: str = "en"):
+    """An Evidence for one sentence of `doc_text` at its exact offsets (chunk `doc:0`), as scoring would build it."""
+    from rag.evidence import Evidence
+
+    start = doc_text.index(sentence)
+    return Evidence(doc, f"{doc}:0", start, start + len(sentence), sentence, "", score, 0.5, 0.8, 0, lang=lang)
+
+
 def make_settings(data_dir: Path, **overrides) -> Settings:
     """Settings for a private store: a temp data dir, and on a Chroma server a collection of its own."""
     store = {"chroma_url": CHROMA_URL, "collection": f"t{uuid.uuid4().hex[:16]}"} if CHROMA_URL else {}

@@ -1,6 +1,8 @@
 """English answers over English sources: a sentence that refers back to the best one, and a failed answer over
 evidence the judge was unsure of (rag/backends/generative.py `continued`, rag/grounding.py `fallback_judge`)."""
 
+from conftest import evidence_of
+
 from rag.backends.base import Draft
 from rag.backends.generative import GroundedLLMBackend, continued
 from rag.config import GroundingSettings
@@ -15,8 +17,7 @@ DOC = ("The after-school homework club met four afternoons a week and enrolled 8
 
 
 def _ev(sentence: str, score: float, lang: str = "en", doc: str = "report") -> Evidence:
-    start = DOC.index(sentence)
-    return Evidence(doc, f"{doc}:0", start, start + len(sentence), sentence, "", score, 0.5, 0.8, 0, lang=lang)
+    return evidence_of(DOC, sentence, score, doc, lang)
 
 
 CLUB = _ev("The after-school homework club met four afternoons a week and enrolled 85 children.", 0.87)

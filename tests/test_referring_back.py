@@ -1,6 +1,7 @@
 """An English sentence whose subject is a pronoun is read with the sentence it refers back to, by the model and by the
 judge (rag/compose.py `with_continuations`, used by rag/backends/generative.py and rag/grounding.py `judged_view`)."""
 
+from conftest import evidence_of
 from test_english_answers import _Copier
 
 from rag.backends.generative import GroundedLLMBackend, continued
@@ -16,8 +17,7 @@ DOC = ("The Ferry Cooperative opened a dock at Gull Cove in May. The dock has ro
 
 
 def _ev(sentence: str, score: float, doc: str = "letter", lang: str = "en") -> Evidence:
-    start = DOC.index(sentence)
-    return Evidence(doc, f"{doc}:0", start, start + len(sentence), sentence, "", score, 0.5, 0.8, 0, lang=lang)
+    return evidence_of(DOC, sentence, score, doc, lang)
 
 
 LAUNCHED = _ev("Skipper Ada Voss launched a night crossing in April.", 0.93)
