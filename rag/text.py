@@ -164,16 +164,26 @@ _QUOTED = re.compile(r"《[^》]*》|（[^）]*）|\([^)]*\)|“[^”]*”|「[^
 
 # A sentence that opens with a personal or possessive pronoun ("It delivers water to 84,000 households.", "其种加词…",
 # "该馆始建于…") names its subject only in the sentence before it. A demonstrative ("This", "这") often points at a
-# whole clause ("This is because…") rather than at a thing.
-_REFERS_BACK = re.compile(r"^(?:(?:it|its|they|their|them|he|his|she|her)\b|[它该他她]|其(?!实)|此(?!外))", re.I)
+# whole clause ("This is because…") rather than at a thing. In Chinese, jieba's tag tells the pronoun 该/其/此 (r)
+# from the connectives that start with the same character (此外, 此后: c; 此前: t; 其实: d).
+_REFERS_BACK = re.compile(r"^(?:it|its|they|their|them|he|his|she|her)\b", re.I)
 _POINTS_BACK = re.compile(r"^(?:(?:this|these|both)\b|这)", re.I)
+_ZH_PRONOUN_START = "它其该此他她"
 
 
 def refers_back(sentence: str, demonstratives: bool = False) -> bool:
     """Whether a sentence opens with a pronoun (English or Chinese) whose referent is in the sentence before it; with
     `demonstratives`, also one opening with "This"/"These"/"Both"/"这" (what it continues, though maybe a clause)."""
     s = sentence.strip()
-    return bool(_REFERS_BACK.match(s) or (demonstratives and _POINTS_BACK.match(s)))
+    if _REFERS_BACK.match(s) or (demonstratives and _POINTS_BACK.match(s)):
+        return True
+    if s[:1] and s[0] in _ZH_PRONOUN_START:
+        import jieba.posseg
+
+        _jieba()
+        first = next(iter(jieba.posseg.cut(s[:12])), None)
+        return first is not None and first.flag == "r"
+    return False
 
 
 def detect_lang(text: str) -> str:
