@@ -603,8 +603,10 @@ class EvidenceScorer:
                 in_text = [term_in(t, sentence_lower) for t in terms]
                 around = [here or term_in(t, context_lower) for t, here in zip(terms, in_text)]
                 # ranks: IDF tells a sentence about the topic; one that opens with a pronoun is about the sentence before
-                named = ([here or term_in(t, previous_sentence(earlier.get(meta["chunk_id"], ""), text, a).lower()) for t, here in zip(terms, in_text)]
-                         if refers_back(sentence) else in_text)
+                named = in_text
+                if refers_back(sentence):
+                    referent = previous_sentence(earlier.get(meta["chunk_id"], ""), text, a).lower()
+                    named = [here or term_in(t, referent) for t, here in zip(terms, in_text)]
                 lexical, _ = weigh_found(terms, named, bm25)
                 in_sentence, _ = weigh_found(terms, in_text, weights)
                 in_context, missing = weigh_found(terms, around, weights)

@@ -149,8 +149,6 @@ class GroundingPolicy:
         return GROUNDED
 
 
-
-
 def own_coverage(question: str, sentence: str) -> float:
     """The weighted share of the question's key terms a sentence's own words cover (no context: what a sentence
     says about a sibling is not made about the asked thing by a title above it)."""
