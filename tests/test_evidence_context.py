@@ -12,7 +12,8 @@ from conftest import NoSentenceVectors, ZeroEmbedder
 from index.chunker import chunk_text
 from index.ingest import chunk_node
 from rag.bm25 import BM25
-from rag.evidence import EvidenceScorer, look_back, title_of
+from rag.evidence import EvidenceScorer, look_back
+from rag.text import title_of
 from rag.store import Store
 
 REPORT = (
@@ -93,8 +94,8 @@ def test_the_title_and_the_previous_chunk_of_the_section_are_looked_back_to(fres
     staff = [n for n in nodes if n.node.metadata["section"] == "Staff"]
     assert len(staff) >= 2, "the Staff section should span two chunks"
     later = staff[1]
-    earlier = look_back(store, [later])[later.node.node_id]
-    assert earlier.startswith("Pinecrest Marina: 2026 Season Report")
+    title, earlier = look_back(store, [later])[later.node.node_id]
+    assert title == "Pinecrest Marina: 2026 Season Report"
     assert "Tom Reyes" in earlier and "fuel pier" not in earlier  # the section's earlier text, not another section's
 
 
