@@ -146,3 +146,14 @@ def test_the_first_sentence_of_a_chunk_refers_back_into_the_previous_chunk():
         == "Boats queue."
     text = "The fuel pier opened. It serves 40."
     assert previous_sentence("", text, text.index("It")).strip() == "The fuel pier opened."
+
+
+def test_a_sentence_ranks_on_the_topic_its_heading_names():
+    """Two documents say the same of their own company; the question names one. The sentence under that company's
+    heading outranks the other's, though neither sentence names a company (ranking reads the heading too)."""
+    question = "How many people will the new Norvale plant employ?"
+    arden = _node("arden", "arden:0", "The new plant will employ 300 people.", 0, section="Arden Mills")
+    norvale = _node("norvale", "norvale:0", "The new plant will employ 450 people.", 0, section="Norvale Foods")
+    for nodes in ([arden, norvale], [norvale, arden]):  # whichever chunk retrieval ranked first
+        best = _score(question, nodes).ranked[0]
+        assert best.doc_id == "norvale", [(e.doc_id, e.score) for e in _score(question, nodes).ranked]
