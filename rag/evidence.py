@@ -441,8 +441,9 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
     library, library branch): the modifier is missing while the sentence puts another modifier before the same head.
     Only nouns are heads and no verb form is a modifier: "become operational" / "became operational" is one thing."""
     question = _CLITIC.sub("", question)
-    q_lower = question.lower()
-    sentence = _LATIN_WORD.findall(text)
+    q_words = {w.lower() for w in _LATIN_WORD.findall(question)}
+    q_stems = {stem(w) for w in q_words}
+    sentence = _LATIN_WORD.findall(_CLITIC.sub("", text))  # "the men's race": men is the modifier, not "s"
     skip_asked = bool(_WHAT_WHICH.match(question))  # "What were the two main theories…": any theories answer
     for phrase in re.split(r"[^\w\s'’-]+", question):
         run: list[str] = []
@@ -463,8 +464,8 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
                 if at < len(run) - 1 and "ADJ" in _parts_of_speech(head):
                     continue  # an adjective inside the phrase modifies the next word ("the body's immune agents")
                 for before, word_ in zip(sentence, sentence[1:]):
-                    if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)
-                            and before.lower() not in q_lower and not term_in(before.lower(), q_lower)):
+                    if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)  # whole words: "men" is
+                            and before.lower() not in q_words and stem(before.lower()) not in q_stems):  # not "women"
                         return f"{before.lower()} {word_.lower()}", f"{modifier.lower()} {head.lower()}"
             run = []
     return None
