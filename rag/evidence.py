@@ -18,7 +18,8 @@ from llama_index.core.schema import NodeWithScore
 from rag.bm25 import BM25
 from rag.config import EvidenceSettings
 from rag.store import Store
-from rag.text import detect_lang, has_letters, refers_back, sentence_spans, squashed, tokenize, trim_span
+from rag.text import (CLOSES_SENTENCE, detect_lang, has_letters, refers_back, sentence_spans, squashed, title_of,
+                      tokenize, trim_span)
 
 # What kind of answer the question wants, and how to recognise it in a sentence. Each entry: (kind, how the question
 # asks for it, what fills it). Place and person are recognised by part-of-speech tags (see `fills`).
@@ -440,8 +441,9 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
     library, library branch): the modifier is missing while the sentence puts another modifier before the same head.
     Only nouns are heads and no verb form is a modifier: "become operational" / "became operational" is one thing."""
     question = _CLITIC.sub("", question)
-    q_lower = question.lower()
-    sentence = _LATIN_WORD.findall(text)
+    q_words = {w.lower() for w in _LATIN_WORD.findall(question)}
+    q_stems = {stem(w) for w in q_words}
+    sentence = _LATIN_WORD.findall(_CLITIC.sub("", text))  # "the men's race": men is the modifier, not "s"
     skip_asked = bool(_WHAT_WHICH.match(question))  # "What were the two main theories…": any theories answer
     for phrase in re.split(r"[^\w\s'’-]+", question):
         run: list[str] = []
@@ -462,8 +464,8 @@ def _latin_sibling(question: str, text: str, around: str) -> tuple[str, str] | N
                 if at < len(run) - 1 and "ADJ" in _parts_of_speech(head):
                     continue  # an adjective inside the phrase modifies the next word ("the body's immune agents")
                 for before, word_ in zip(sentence, sentence[1:]):
-                    if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)
-                            and before.lower() not in q_lower and not term_in(before.lower(), q_lower)):
+                    if (stem(word_.lower()) == stem(head.lower()) and _modifier(before)  # whole words: "men" is
+                            and before.lower() not in q_words and stem(before.lower()) not in q_stems):  # not "women"
                         return f"{before.lower()} {word_.lower()}", f"{modifier.lower()} {head.lower()}"
             run = []
     return None
@@ -479,7 +481,6 @@ def numbers_agree(question: str, text: str) -> bool:
 
 
 _HEADING_START = re.compile(r"\d+(?:\.\d+)*[.、]\s*\S|[一二三四五六七八九十]+、|第[一二三四五六七八九十\d]+[章节部分篇]|[A-Z]")
-_CLOSES_SENTENCE = re.compile(r"[。！？；：.!?;:…]\W*$")
 
 
 def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) -> bool:
@@ -491,7 +492,7 @@ def is_title_line(text: str, a: int, b: int, at_document_start: bool = False) ->
     if not opens_line or b >= len(text) or text[b] != "\n":
         return False
     line = text[a:b]
-    if _CLOSES_SENTENCE.search(line) or re.search(r"[:：]\s*\S", line):
+    if CLOSES_SENTENCE.search(line) or re.search(r"[:：]\s*\S", line):
         return False
     following = text[b:].lstrip("\n").split("\n", 1)[0]
     return (a == 0 and at_document_start) or len(following.strip()) > 2 * len(line.strip())
@@ -509,19 +510,9 @@ def _sentences_of(store: Store, chunks: list[NodeWithScore]) -> dict[tuple[str, 
     return store.sentence_vectors(spans)
 
 
-TITLE_MAX_CHARS = 100  # a document's first line longer than this is a paragraph, not a title
-
-
-def title_of(first_chunk: str) -> str:
-    """A document's first line when it reads as a title (short, no sentence end): the topic every sentence of the
-    document is about, though few of them name it ("临江市2025年节假日旅游数据" over "全市共接待游客126万人次")."""
-    line = first_chunk.lstrip().split("\n", 1)[0].strip()
-    return line if len(line) <= TITLE_MAX_CHARS and not _CLOSES_SENTENCE.search(line) else ""
-
-
-def look_back(store: Store, chunks: list[NodeWithScore]) -> dict[str, str]:
+def look_back(store: Store, chunks: list[NodeWithScore]) -> dict[str, tuple[str, str]]:
     """What a sentence of each retrieved chunk (by chunk id) may refer to beyond its chunk: its document's title, and
-    the previous chunk's text before this one in the same section. A sentence that does not name its subject ("It
+    the previous chunk's text before this one in the same section (a pair). A sentence that does not name its subject ("It
     launched…", "该产品…", "双方…") refers back to what came before, rarely to what follows."""
     asks: list[dict] = []
     for c in chunks:
@@ -544,7 +535,7 @@ def look_back(store: Store, chunks: list[NodeWithScore]) -> dict[str, str]:
         # chunks overlap by a sentence: the previous chunk (of this version) ends with this chunk's first sentence
         before = next((t[: start - int(m["start"])] for t, m in rows if int(m["start"]) < start < int(m["end"])
                        and m.get("section", "") == section and text.startswith(t[start - int(m["start"]):])), "")
-        out[meta["chunk_id"]] = "\n".join(p for p in (title, before) if p)
+        out[meta["chunk_id"]] = (title, before)
     return out
 
 
@@ -584,8 +575,11 @@ class EvidenceScorer:
             meta = c.node.metadata
             text, base = c.node.get_content(), int(meta["start"])
             # what a sentence may refer to: the document's title, its section, its name and the text before it
-            head = "\n".join((earlier.get(meta["chunk_id"], ""), meta.get("section", ""), str(meta.get("doc_name", ""))))
+            title, before = earlier.get(meta["chunk_id"], ("", ""))
+            head = "\n".join(p for p in (title, before, meta.get("section", ""), str(meta.get("doc_name", ""))) if p)
             head_lower = head.lower()
+            # what every sentence here is about, named or not: the document's title and the section's heading
+            topic_lower = (title + "\n" + meta.get("section", "")).lower()
             doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
@@ -602,11 +596,12 @@ class EvidenceScorer:
                 context_lower = head_lower + "\n" + text[:a].lower()
                 in_text = [term_in(t, sentence_lower) for t in terms]
                 around = [here or term_in(t, context_lower) for t, here in zip(terms, in_text)]
-                # ranks: IDF tells a sentence about the topic; one that opens with a pronoun is about the sentence before
-                named = in_text
+                # ranks: IDF tells a sentence about the topic, which its title or heading may name for it; one that opens
+                # with a pronoun is about the sentence before
+                named = [here or term_in(t, topic_lower) for t, here in zip(terms, in_text)]
                 if refers_back(sentence):
-                    referent = previous_sentence(earlier.get(meta["chunk_id"], ""), text, a).lower()
-                    named = [here or term_in(t, referent) for t, here in zip(terms, in_text)]
+                    referent = previous_sentence("\n".join(p for p in (title, before) if p), text, a).lower()
+                    named = [here or term_in(t, referent) for here, t in zip(named, terms)]
                 lexical, _ = weigh_found(terms, named, bm25)
                 in_sentence, _ = weigh_found(terms, in_text, weights)
                 in_context, missing = weigh_found(terms, around, weights)

@@ -42,9 +42,9 @@ from rag.backends.base import Draft
 from rag.compose import with_continuations
 from rag.config import GroundingSettings
 from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, term_weights,
-                          title_of, weighted_coverage)
+                          weighted_coverage)
 from rag.judge import Extraction
-from rag.text import squashed
+from rag.text import squashed, title_of
 from rag.verify import new_content, strip_markers
 
 REASONS = ("no_evidence", "key_term_missing", "contradiction", "type_not_filled", "judged_unanswerable",

@@ -27,7 +27,7 @@ from rag.bm25 import BM25, Vocabulary
 from rag.config import RetrievalMode, Settings
 from rag.schema import UnknownDocuments
 from rag.store import DENSE_UNIT_KEY, Store
-from rag.text import detect_lang, tokenize, tokens_key
+from rag.text import detect_lang, title_of, tokenize, tokens_key
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class _Corpus:
     token_ids: dict[str, np.ndarray]
     vocab: Vocabulary
     bm25: BM25
-    format: int = 3  # bump when these fields change: caches pickled by older code are then ignored
+    format: int = 4  # bump when these fields change: caches pickled by older code are then ignored
 
     @cached_property
     def spans(self) -> dict[str, list[tuple[int, int, str]]]:
@@ -174,11 +174,16 @@ class CorpusCache:
         wanted = {doc_id for doc_id, _, _ in docs} - unchanged
         # a few new documents: fetch just theirs; many (a first build): one pass over everything
         scans = [{"doc_id": d} for d in sorted(wanted)] if len(wanted) <= 20 else [None]
+        fresh: dict[str, list[str]] = {}
         for where in scans:
             for cid, text, meta in self.store.iter_chunks(where=where):
                 if meta.get("doc_id") in wanted and meta.get("version") == version[meta["doc_id"]]:
                     chunks[cid] = (text, {k: meta[k] for k in _KEEP if k in meta})
-                    token_ids[cid] = vocab.encode(meta[key].split(" ") if meta.get(key) else tokenize(text))
+                    fresh[cid] = meta[key].split(" ") if meta.get(key) else tokenize(text)
+        titles = document_titles(chunks[cid] for cid in fresh)
+        for cid, tokens in fresh.items():
+            text, meta = chunks[cid]
+            token_ids[cid] = vocab.encode(tokens + heading_tokens(text, meta, titles.get(meta["doc_id"], "")))
         ids = list(chunks)
         bm25 = BM25.from_token_ids(ids, [token_ids[c] for c in ids], vocab)
         if self.store.generation() != generation:
@@ -194,6 +199,21 @@ class CorpusCache:
             tmp.replace(self.path)
         except OSError as exc:
             log.warning("could not write BM25 cache: %s", exc)
+
+
+def document_titles(chunks: Iterable[tuple[str, dict]]) -> dict[str, str]:
+    """Each document's title (`title_of` its first chunk), for the documents whose first chunk is among `chunks`."""
+    return {meta["doc_id"]: title for text, meta in chunks
+            if int(meta["start"]) == 0 and "\n" in text.strip() and (title := title_of(text))}
+
+
+def heading_tokens(text: str, meta: Mapping, title: str) -> list[str]:
+    """BM25 tokens a chunk inherits from the headings it sits under (its document's title, its section), when its
+    own text does not hold them: a sentence deep in a report rarely repeats the report's subject ("Chief executive
+    Rachel Imbert said…" under "Norvale Foods Reports Third-Quarter Results"), and a question names it."""
+    section = str(meta.get("section", "")).strip()
+    heads = dict.fromkeys(h for h in (title, section) if h and h not in text)
+    return [token for head in heads for token in tokenize(head)]
 
 
 class HybridRetriever(BaseRetriever):

@@ -138,6 +138,17 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+CLOSES_SENTENCE = re.compile(r"[。！？；：.!?;:…]\W*$")
+TITLE_MAX_CHARS = 100  # a document's first line longer than this is a paragraph, not a title
+
+
+def title_of(first_chunk: str) -> str:
+    """A document's first line when it reads as a title (short, no sentence end): the topic every sentence of the
+    document is about, though few of them name it ("临江市2025年节假日旅游数据" over "全市共接待游客126万人次")."""
+    line = first_chunk.lstrip().split("\n", 1)[0].strip()
+    return line if len(line) <= TITLE_MAX_CHARS and not CLOSES_SENTENCE.search(line) else ""
+
+
 def cjk_runs(text: str) -> list[str]:
     """The runs of Chinese characters in a text, in order."""
     return _CJK_RUN.findall(text)

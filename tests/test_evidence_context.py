@@ -12,7 +12,8 @@ from conftest import NoSentenceVectors, ZeroEmbedder
 from index.chunker import chunk_text
 from index.ingest import chunk_node
 from rag.bm25 import BM25
-from rag.evidence import EvidenceScorer, look_back, title_of
+from rag.evidence import EvidenceScorer, look_back
+from rag.text import title_of
 from rag.store import Store
 
 REPORT = (
@@ -93,8 +94,8 @@ def test_the_title_and_the_previous_chunk_of_the_section_are_looked_back_to(fres
     staff = [n for n in nodes if n.node.metadata["section"] == "Staff"]
     assert len(staff) >= 2, "the Staff section should span two chunks"
     later = staff[1]
-    earlier = look_back(store, [later])[later.node.node_id]
-    assert earlier.startswith("Pinecrest Marina: 2026 Season Report")
+    title, earlier = look_back(store, [later])[later.node.node_id]
+    assert title == "Pinecrest Marina: 2026 Season Report"
     assert "Tom Reyes" in earlier and "fuel pier" not in earlier  # the section's earlier text, not another section's
 
 
@@ -145,3 +146,14 @@ def test_the_first_sentence_of_a_chunk_refers_back_into_the_previous_chunk():
         == "Boats queue."
     text = "The fuel pier opened. It serves 40."
     assert previous_sentence("", text, text.index("It")).strip() == "The fuel pier opened."
+
+
+def test_a_sentence_ranks_on_the_topic_its_heading_names():
+    """Two documents say the same of their own company; the question names one. The sentence under that company's
+    heading outranks the other's, though neither sentence names a company (ranking reads the heading too)."""
+    question = "How many people will the new Norvale plant employ?"
+    arden = _node("arden", "arden:0", "The new plant will employ 300 people.", 0, section="Arden Mills")
+    norvale = _node("norvale", "norvale:0", "The new plant will employ 450 people.", 0, section="Norvale Foods")
+    for nodes in ([arden, norvale], [norvale, arden]):  # whichever chunk retrieval ranked first
+        best = _score(question, nodes).ranked[0]
+        assert best.doc_id == "norvale", [(e.doc_id, e.score) for e in _score(question, nodes).ranked]

@@ -145,3 +145,34 @@ def test_a_question_in_the_other_language_retrieves_a_document_in_the_mixed_inde
     assert english[0] == report
     # a Chinese question about the Chinese article still has its k-1 best Chinese chunks
     assert docs("英国哪一年正式加入CPTPP？").count(report) <= 1
+
+
+def test_a_chunk_that_does_not_name_its_subject_is_found_by_its_documents_title(fresh_settings):
+    """BM25 gives every chunk its document's title words: a report's later paragraph ("Chief executive … said")
+    rarely repeats the company the question names."""
+    from index.ingest import add_document
+    from rag.embedding import get_embedder
+
+    store, embedder = Store(fresh_settings), get_embedder()
+    later = ("Chief executive Rachel Imbert said demand for the new frozen line was strong. "
+             "The line accounted for nine percent of sales in the quarter.")
+    report = ("Norvale Foods Reports Third-Quarter Results\n\n"
+              + "Norvale Foods reported revenue of $1.32 billion for the quarter, up six percent from a year earlier. "
+              * 3 + "\n\nManagement\n\n" + later + "\n")
+    other = "Chief executive Tom Hale of Arden Mills said the merger would close in May. " * 3
+    add_document(store, embedder, fresh_settings, "norvale.txt", report)
+    add_document(store, embedder, fresh_settings, "arden.txt", other)
+    retriever = HybridRetriever(store, embedder, fresh_settings, mode="bm25", top_k=1)
+    top = retriever.retrieve("Who is the chief executive of Norvale Foods?")[0].node
+    assert later in top.get_content() and top.metadata["start"] > 0
+
+
+def test_heading_tokens_are_the_title_and_section_a_chunk_does_not_hold():
+    from rag.retrieval import document_titles, heading_tokens
+
+    first = ("Harbor Valley Water Utility\n\nThe utility serves 84,000 households.", {"doc_id": "w", "start": 0})
+    later = ("Prices rose 4.5 percent.", {"doc_id": "w", "start": 70, "section": "Rates"})
+    titles = document_titles([first, later])
+    assert titles == {"w": "Harbor Valley Water Utility"}
+    assert heading_tokens(*first, titles["w"]) == []  # the first chunk holds its title already
+    assert heading_tokens(*later, titles["w"]) == ["harbor", "valley", "water", "utility", "rates"]

@@ -75,3 +75,14 @@ def test_a_sentence_under_the_asked_year_is_free():
     evidence = _score(question, text)
     assert not any(e.about_else for e in evidence.ranked)
     assert evidence.ranked[0].text.startswith("第三条")
+
+
+def test_a_sibling_whose_modifier_is_inside_a_question_word_is_still_a_sibling():
+    """"men's race" is a sibling of "women's race": words are compared whole ("men" is inside "women"), and a
+    possessive's "s" is no modifier."""
+    question = "What was the winning time of the women's race?"
+    text = "Daniel Oduya won the men's race in 2:08:41. Lena Kessler won the women's race in 2:24:05."
+    evidence = _score(question, text)
+    men = next(e for e in evidence.ranked if e.text.startswith("Daniel"))
+    assert men.about_else and "men race" in men.about_else
+    assert evidence.ranked[0].text.startswith("Lena Kessler")
