@@ -31,6 +31,10 @@ _SMALL_EN = {"in", "on", "at", "for", "the", "a", "an", "of", "to", "by", "from"
 # each start?") is a follow-up of that question, not a part of its own
 _BACK_ZH = re.compile(r"^\s*(?:分别|各自|各|它们|这些|其)")
 _BACK_EN = re.compile(r"\b(?:each|they|them|these|those|respectively)\b", re.I)
+_ARTICLES = {"the", "a", "an"}
+# a noun phrase after its article: words up to a preposition, a conjunction or a punctuation mark ("the total climb")
+_NOUN_PHRASE_EN = re.compile(r"\w+(?:\s+(?!(?:of|for|in|on|at|by|from|to|with|during|and|or|respectively|each)\b)"
+                             r"[\w'-]+){1,4}", re.I)
 # an English word that modifies a noun rather than being one ("primary and secondary caregivers"): a shared head
 _MODIFIER_EN = re.compile(r"(?:ary|ory|al|ic|ive|ous|ful|less|ern|ior|ed|ing|ly|ble)$")
 
@@ -129,7 +133,11 @@ def split_question(question: str) -> list[str]:
             re.search(r"\b(?:respectively|each|both)\b", text, re.I) or _parallel(m.group(1), m.group(2))):
         a, b = m.group(1).split(), m.group(2).split()
         if a[0].lower() in _SMALL_EN and b[0].lower() in _SMALL_EN:  # "in January and in February"
-            items = (" ".join(a), " ".join(b))
+            end = m.end(2)
+            if b[0].lower() in _ARTICLES and (np := _NOUN_PHRASE_EN.match(text, m.start(2))):
+                end = np.end()  # "the length and the total climb of the loop": the whole second phrase
+            return [_clean(_EACH_EN.sub("", text[:m.start(1)] + item + text[end:]), lang)
+                    for item in (m.group(1), text[m.start(2):end])]
         elif (len(b) == 2 and a[-1].islower() and a[-1].isalpha() and not _MODIFIER_EN.search(a[-1])
               and not a[-1].endswith("s") and re.match(r"\s*(?:[?？.!,]|$|(?:of|at|in|for)\b)", text[m.end(2):])):
             # a singular noun before "and", the other item ending the phrase, is an item of its own: "treasurer and
