@@ -25,7 +25,6 @@ _WH_EN = (r"(?:what|which|who|whom|whose|when|where|why|how|from which|in which|
           r"to which|is|are|was|were|does|do|did|can|could)\b")
 _CLAUSES_EN = re.compile(rf",?\s+(?:and|but)\s+(?={_WH_EN})", re.I)
 _YEAR_PAIR = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:和|与|及|、|至|到|and|or)\s*((?:19|20)\d\d)\s*(年?)", re.I)
-_TWO_WH_EN = re.compile(r"\s*(when|where|who|why|how)\s+(and)\s+(when|where|who|why|how)\b", re.I)
 # two owners of one head ("the men's and (the) women's long jump"); the head must follow the second owner
 _POSSESSIVES_EN = re.compile(r"\b(\w+['’]s)\s+and\s+(?:the\s+)?(\w+['’]s)(?=\s+\w)")
 _EACH_EN = re.compile(r"\s*,?\s*\b(?:respectively|each)\b", re.I)
@@ -40,10 +39,6 @@ _NOUN_PHRASE_EN = re.compile(r"\w+(?:\s+(?!(?:of|for|in|on|at|by|from|to|with|du
                              r"[\w'-]+){1,4}", re.I)
 # an English word that modifies a noun rather than being one ("primary and secondary caregivers"): a shared head
 _MODIFIER_EN = re.compile(r"(?:ary|ory|al|ic|ive|ous|ful|less|ern|ior|ed|ing|ly|ble)$")
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _clean(part: str, lang: str) -> str:
@@ -127,8 +122,8 @@ def split_question(question: str) -> list[str]:
         return parts
     if lang == "zh" and (head := _list_head(text)):
         return [head]
-    if m := _TWO_WH_ZH.search(text) or _TWO_WH_EN.match(text):  # "是何时、在哪里举行的", "Where and when will…"
-        return [_clean(_capital(text[:m.start()] + wh + text[m.end():]), lang) for wh in (m.group(1), m.group(3))]
+    if m := _TWO_WH_ZH.search(text):  # "是何时、在哪里举行的"
+        return [_clean(text[:m.start()] + wh + text[m.end():], lang) for wh in (m.group(1), m.group(3))]
     if m := _YEAR_PAIR.search(text):  # "2022年和2023年各录取了多少人"
         rest = _EACH_ZH.sub("", text[m.end():], count=1) if lang == "zh" else _EACH_EN.sub("", text[m.end():])
         suffix = m.group(3)
