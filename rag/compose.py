@@ -25,12 +25,18 @@ _WH_EN = (r"(?:what|which|who|whom|whose|when|where|why|how|from which|in which|
           r"to which|is|are|was|were|does|do|did|can|could)\b")
 _CLAUSES_EN = re.compile(rf",?\s+(?:and|but)\s+(?={_WH_EN})", re.I)
 _YEAR_PAIR = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:和|与|及|、|至|到|and|or)\s*((?:19|20)\d\d)\s*(年?)", re.I)
+# two owners of one head ("the men's and (the) women's long jump"); the head must follow the second owner
+_POSSESSIVES_EN = re.compile(r"\b(\w+['’]s)\s+and\s+(?:the\s+)?(\w+['’]s)(?=\s+\w)")
 _EACH_EN = re.compile(r"\s*,?\s*\b(?:respectively|each)\b", re.I)
 _SMALL_EN = {"in", "on", "at", "for", "the", "a", "an", "of", "to", "by", "from"}
 # a clause that asks about the things the clause before it named ("…哪些新产品，分别在什么时候发布", "…, and when did
 # each start?") is a follow-up of that question, not a part of its own
 _BACK_ZH = re.compile(r"^\s*(?:分别|各自|各|它们|这些|其)")
 _BACK_EN = re.compile(r"\b(?:each|they|them|these|those|respectively)\b", re.I)
+_ARTICLES = {"the", "a", "an"}
+# a noun phrase after its article: words up to a preposition, a conjunction or a punctuation mark ("the total climb")
+_NOUN_PHRASE_EN = re.compile(r"\w+(?:\s+(?!(?:of|for|in|on|at|by|from|to|with|during|and|or|respectively|each)\b)"
+                             r"[\w'-]+){1,4}", re.I)
 # an English word that modifies a noun rather than being one ("primary and secondary caregivers"): a shared head
 _MODIFIER_EN = re.compile(r"(?:ary|ory|al|ic|ive|ous|ful|less|ern|ior|ed|ing|ly|ble)$")
 
@@ -117,19 +123,24 @@ def split_question(question: str) -> list[str]:
     if lang == "zh" and (head := _list_head(text)):
         return [head]
     if m := _TWO_WH_ZH.search(text):  # "是何时、在哪里举行的"
-        return [_clean(text[:m.start()] + m.group(1) + text[m.end():], lang),
-                _clean(text[:m.start()] + m.group(3) + text[m.end():], lang)]
+        return [_clean(text[:m.start()] + wh + text[m.end():], lang) for wh in (m.group(1), m.group(3))]
     if m := _YEAR_PAIR.search(text):  # "2022年和2023年各录取了多少人"
         rest = _EACH_ZH.sub("", text[m.end():], count=1) if lang == "zh" else _EACH_EN.sub("", text[m.end():])
         suffix = m.group(3)
         return [_clean(text[:m.start()] + y + suffix + rest, lang) for y in (m.group(1), m.group(2))]
     if lang == "zh" and (parts := _split_chinese_pair(text)):
         return [_clean(p, lang) for p in parts]
+    if lang == "en" and (m := _POSSESSIVES_EN.search(text)):  # "the men's and women's 100 m": one head, two owners
+        return [_clean(text[:m.start()] + owner + text[m.end():], lang) for owner in (m.group(1), m.group(2))]
     if lang == "en" and (m := re.search(r"\b(?:both\s+)?(\w+(?:\s+\w+)?)\s+and\s+(\w+(?:\s+\w+)?)\b", text)) and (
             re.search(r"\b(?:respectively|each|both)\b", text, re.I) or _parallel(m.group(1), m.group(2))):
         a, b = m.group(1).split(), m.group(2).split()
         if a[0].lower() in _SMALL_EN and b[0].lower() in _SMALL_EN:  # "in January and in February"
-            items = (" ".join(a), " ".join(b))
+            end = m.end(2)
+            if b[0].lower() in _ARTICLES and (np := _NOUN_PHRASE_EN.match(text, m.start(2))):
+                end = np.end()  # "the length and the total climb of the loop": the whole second phrase
+            return [_clean(_EACH_EN.sub("", text[:m.start(1)] + item + text[end:]), lang)
+                    for item in (m.group(1), text[m.start(2):end])]
         elif (len(b) == 2 and a[-1].islower() and a[-1].isalpha() and not _MODIFIER_EN.search(a[-1])
               and not a[-1].endswith("s") and re.match(r"\s*(?:[?？.!,]|$|(?:of|at|in|for)\b)", text[m.end(2):])):
             # a singular noun before "and", the other item ending the phrase, is an item of its own: "treasurer and

@@ -204,7 +204,35 @@ def _forms(word: str) -> set[str]:
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) > len(suffix) + 1:
             forms.add(word[: -len(suffix)] + repl)
-    return forms
+    return forms | {american(f) for f in forms}
+
+
+# British spellings by their regular endings ("metres", "harbour", "organised", "catalogue", "travelled"), written the
+# American way, so that a model that writes one form is checked against a source that writes the other. Applied to
+# both sides, a word without such an ending stays as it is.
+_SPELLINGS = [(re.compile(r"(?<=[^aeiou\W])re(s|d)?$"), r"er\1"),
+              (re.compile(r"(?<=\w{3})our(s|ed|ing|ite|ites|able)?$"), r"or\1"),
+              (re.compile(r"(?<=\w{3})is(e|es|ed|ing|ation|ations)$"), r"iz\1"),
+              (re.compile(r"(?<=\w)ys(e|es|ed|ing)$"), r"yz\1"),
+              (re.compile(r"(?<=\w{3})ogue(s)?$"), r"og\1"),
+              (re.compile(r"(?<=\w{3}[aeiou])ll(ed|ing|er|ers)$"), r"l\1")]
+
+
+def american(word: str) -> str:
+    """The word with a British spelling ending written the American way ("metres" → "meters")."""
+    for pattern, repl in _SPELLINGS:
+        word = pattern.sub(repl, word)
+    return word
+
+
+@lru_cache(maxsize=4096)
+def word_forms(word: str) -> frozenset[str]:
+    """What an English word can stand for when an answer rewords a source: its lemmas in any part of speech
+    (lemminflect's bundled lexicon: "ran" → run, "theories" → theory), each in American spelling."""
+    from lemminflect import getAllLemmas
+
+    lemmas = {word} | {lemma.lower() for forms in getAllLemmas(word).values() for lemma in forms}
+    return frozenset(american(w) for w in lemmas)
 
 
 def units_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -248,7 +276,7 @@ def quantities_supported(claimed: list[Quantity], evidence: str) -> bool:
     """Each quantity a sentence claims (`claimed_quantities`) is in the evidence with the same value and a compatible
     unit; each one but a year needs an occurrence of its own, so one figure cannot fill two slots
     ("考研1193万人，高考1193万人")."""
-    available = quantities(evidence)
+    available = quantities(evidence) + spelled_quantities(evidence)
     owner: dict[int, int] = {}  # evidence occurrence → the sentence quantity it stands for
 
     def claim(i: int, options: list[list[int]], seen: set[int]) -> bool:  # one augmenting path (bipartite matching)
@@ -324,6 +352,9 @@ _EN_NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty".split())} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
                                           "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12}
+_EN_NUMBER_WORD = re.compile(r"\b(" + "|".join(w for w in _EN_NUMBER_WORDS if w not in ("hundred", "zero"))
+                             + r")\b(?![-\w])", re.I)
+_RANGE_WORD = re.compile(r"\s*(?:to|or|-|–)\s*(?:" + _EN_NUMBER_WORD.pattern + r")", re.I)
 _ZH_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 _ZH_NUMERAL = re.compile(r"[零一二两三四五六七八九十百千]+")
 _MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october november "
@@ -337,6 +368,18 @@ def _dated_months(sentence: str) -> set[int]:
     """Months the sentence names next to a day ("April 30", "30 April"; "May" alone is often a verb)."""
     return {_MONTHS[m.group(1).lower()] for m in _MONTH_NAME.finditer(sentence)
             if re.match(r"\s+\d", sentence[m.end():]) or re.search(r"\d\s+$", sentence[:m.start()])}
+
+
+def spelled_quantities(text: str) -> list[Quantity]:
+    """English numbers written in words, with the unit written after them ("five to six hours", "three parts"): the
+    same quantities a model writes in digits."""
+    out = []
+    for m in _EN_NUMBER_WORD.finditer(text):
+        unit, _ = _unit_at(text, m.end())
+        if not unit and (joined := _RANGE_WORD.match(text, m.end())):  # "five to six hours": the end's unit
+            unit = _unit_at(text, joined.end())[0]
+        out.append(Quantity(float(_EN_NUMBER_WORDS[m.group(1).lower()]), unit))
+    return out
 
 
 def _zh_numeral_value(text: str) -> int | None:
@@ -423,6 +466,33 @@ def lexical_support(tokens: set[str], evidence: str) -> float:
     return sum(t in ev for t in tokens) / len(tokens)
 
 
+_SCALE_WORDS = frozenset(_SCALES) | {"percent", "per", "cent"}
+_EN_TOKEN = re.compile(r"[a-z]+")
+_COMPOUND_MIN = 6  # a word this long may be written as two in the source ("childcare" / "child care")
+
+
+def english_support(tokens: set[str], evidence: str, quantified: bool) -> float:
+    """`lexical_support` for an English sentence over an English source, reading each claimed word as the source may
+    write it: another form of the word ("ran" for "runs"), another spelling ("metres" / "meters"), one word for two
+    ("childcare" / "child care"), a number in words or digits ("seven" / "7"). When the sentence's quantities are
+    supported (`quantified`), the numbers, scale and percent words that state them are: "212 thousand visits" over
+    "212,000 visits"."""
+    if not tokens:
+        return 0.0
+    ev = evidence.lower()
+    squashed = re.sub(r"[\s-]+", "", ev)
+    forms = set().union(*(word_forms(w) for w in _EN_TOKEN.findall(ev)))
+    values = {q.value for q in quantities(evidence)} | spelled_values(evidence)
+    found = 0
+    for t in tokens:
+        if quantified and (NUMBER.fullmatch(t.replace(",", "")) or t in _SCALE_WORDS):
+            found += 1  # checked as a quantity
+        elif t in ev or (t in _EN_NUMBER_WORDS and float(_EN_NUMBER_WORDS[t]) in values) \
+                or (t.isalpha() and word_forms(t) & forms) or (len(t) >= _COMPOUND_MIN and t in squashed):
+            found += 1
+    return found / len(tokens)
+
+
 def new_content(sentence: str, question: str) -> set[str]:
     """The sentence's content words that the question did not already contain: what it claims."""
     asked = question.lower()
@@ -463,7 +533,8 @@ class Verifier:
                        and not (q in restated and _restated_by_context(q, ev))]
             if any(n not in text for n in names) or not quantities_supported(checked, ev.text):
                 continue
-            score = lexical_support(claims, ev.text)
+            score = (english_support(claims, ev.text, bool(checked)) if sentence_lang == ev.lang == "en"
+                     else lexical_support(claims, ev.text))
             if across:
                 score = max(score, anchored_share(sentence, claims, ev))
             elif ev in weak:

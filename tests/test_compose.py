@@ -27,6 +27,14 @@ from rag.evidence import Evidence, EvidenceSet
     ("Who is the chief librarian? Thanks!", ["Who is the chief librarian? Thanks!"]),
     ("英国哪一年加入CPTPP？会议在哪里举行？", ["英国哪一年加入CPTPP？", "会议在哪里举行？"]),
     ("Who chaired the meeting and the dinner?", ["Who chaired the meeting?", "Who chaired the dinner?"]),
+    # a second phrase of several words after its article is taken whole, up to what both parts share
+    ("What is the length and the total climb of the trail?",
+     ["What is the length of the trail?", "What is the total climb of the trail?"]),
+    # "when and where" stays one question: one sentence mostly holds both, and the model answers them together
+    ("When and where was the meeting held?", ["When and where was the meeting held?"]),
+    ("Who won the men's and women's 100 m?", ["Who won the men's 100 m?", "Who won the women's 100 m?"]),
+    ("Who chaired the meeting and the closing dinner on Friday?",
+     ["Who chaired the meeting on Friday?", "Who chaired the closing dinner on Friday?"]),
     ("What is the relationship between Japan and the UK?", ["What is the relationship between Japan and the UK?"]),
     ("What are the goals of research and development?", ["What are the goals of research and development?"]),
     # clauses that each ask with a question word of their own; a noun before "and" is an item of its own

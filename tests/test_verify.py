@@ -208,3 +208,34 @@ def test_a_year_the_question_states_is_restated_when_the_sentence_leaves_it_to_i
     # a value the question does not state is still a claim the sentence must hold
     assert v.support("临江市2025年五一假期星级酒店平均入住率是87%。", [ev(rate, "临江市2025年节假日旅游数据")],
                      question) is None
+
+
+def english(text: str) -> Evidence:
+    return Evidence("d", "d:0", 0, len(text), text, "", 0.9, 0.5, 0.8, 0, lang="en")
+
+
+@pytest.mark.parametrize("question, answer, evidence", [
+    ("How tall is the tower?", "22 meters.", "The lookout tower, built in 1932, stands 22 metres tall."),
+    ("How long is the walk?", "3.8 kilometers.", "The Millpond Walk is an easy 3.8-kilometre path."),
+    ("Where is the finish?", "At Harbour Square.", "The new finish line is at Harbor Square."),
+    ("How long should hikers allow?", "5 to 6 hours.", "Hikers should allow five to six hours."),
+    ("How many children did he have?", "Seven children.", "He had 7 children."),
+    ("What did the company do?", "It ran three stores.", "The company runs three stores in the city."),
+    ("How many visits were counted?", "212 thousand visits.", "Last year the district counted 212,000 visits."),
+    ("How much did visits rise?", "9 percent.", "Visits rose 9% from the year before."),
+    ("What does the centre offer?", "Free childcare.", "The centre offers free child care."),
+])
+def test_an_english_answer_may_reword_its_source(question, answer, evidence):
+    """Another form, spelling or compound of a word, or a number in words for digits, is the same claim."""
+    assert Verifier(None).support(answer, [english(evidence)], question) is not None
+
+
+@pytest.mark.parametrize("question, answer, evidence", [
+    ("How tall is the tower?", "23 meters.", "The lookout tower, built in 1932, stands 22 metres tall."),
+    ("How long should hikers allow?", "5 to 7 hours.", "Hikers should allow five to six hours."),
+    ("How many children did he have?", "Seven children.", "He had 8 children."),
+    ("How many visits were counted?", "212 thousand visits.", "Last year the district counted 21,200 visits."),
+    ("What does the centre offer?", "Free parking.", "The centre offers free child care."),
+])
+def test_a_reworded_english_answer_with_another_value_or_word_is_not_supported(question, answer, evidence):
+    assert Verifier(None).support(answer, [english(evidence)], question) is None
