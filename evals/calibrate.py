@@ -271,6 +271,152 @@ def search_sure_support(cases: list[Answered], min_support: float) -> tuple[floa
     return sure, still / max(len(asked), 1)
 
 
+# --- The judge's thresholds from recorded runs (`--runs`) ------------------------------------------------------
+#
+# The answerability judge's bars decide after retrieval and scoring, and `fallback_judge` after the model has
+# answered, so their effect cannot be computed from the evidence alone: it depends on what the model would have
+# written. A run made with the bars open (`--open-judge-env`: every pair's min_judge at OPEN_BAR, strong_judge and
+# fallback_judge off, everything else as shipped) records, for every question, the judge's P(yes), whether the evidence
+# was strong, whether the answer was a fallback quote and why, and whether the answer was right: the outcome of any
+# bar is then read off that one run, without asking the model again (`simulate`).
+
+OPEN_BAR = 0.001  # a judge bar that refuses nothing but keeps the judge asked (0 would not ask it)
+JUDGE_GRID = tuple(round(x * 0.025, 3) for x in range(0, 39))  # 0 … 0.95
+WRONG_COST = 1.0  # a wrong answer costs as much as a false refusal unless --wrong-cost says otherwise
+
+
+def open_judge_pairs(grounding) -> dict:
+    """The pairs' thresholds as shipped, with the judge's bars open: the settings of a recording run."""
+    out = {}
+    for pair, th in grounding.pairs.items():
+        out[pair] = th.model_copy(update={"min_judge": OPEN_BAR if th.min_judge > 0 else 0.0, "strong_judge": 0.0,
+                                          "fallback_judge": 0.0}).model_dump()
+    return out
+
+
+@dataclass
+class Run:
+    """One question of a recording run."""
+    dataset: str
+    row: str
+    pair: str
+    unanswerable: bool
+    refused: bool  # refused in the recording run (by a check other than the judge's bars)
+    correct: bool  # answered right in the recording run (answerable rows)
+    judged: float | None
+    strong: bool
+    fallback: bool  # the answer stood as a quote after the generated answer failed for a policy reason
+    reason: str = ""
+    question: str = ""
+
+
+def run_cases(results_dirs: list[Path]) -> list[Run]:
+    """The rows of recording runs (`rag eval --config local --out DIR` with `--open-judge-env`)."""
+    from rag.grounding import REASONS
+
+    cases = []
+    for folder in results_dirs:
+        for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            policy = r.get("policy")
+            if policy is None and "policy" not in r:
+                raise SystemExit(f"{folder}: no policy trace in its rows (run with this code's `rag eval`)")
+            policy = policy or {}
+            cases.append(Run(r["dataset"], r["row"], policy.get("pair", "?"), r["unanswerable"], r["refused"],
+                             bool(r["correct"]) and not r["unanswerable"], policy.get("judged"),
+                             bool(policy.get("strong")),
+                             r.get("grounding") == "fallback" and policy.get("failure") in REASONS,
+                             r.get("reason") or "", r["question"]))
+    return cases
+
+
+def simulate(cases: list[Run], min_judge: float, strong_judge: float, fallback_judge: float) -> np.ndarray:
+    """Refused or not under these bars, as rag/grounding.py decides: before the answer the judge's P(yes) below the
+    bar (`strong_judge` on strong evidence when set) refuses; after it, a fallback quote over evidence the judge
+    gave less than `fallback_judge` is refused; every other refusal of the recording run stands."""
+    out = []
+    for c in cases:
+        p = c.judged
+        bar = strong_judge if c.strong and strong_judge > 0 else min_judge
+        out.append(c.refused or (p is not None and p < bar)
+                   or (c.fallback and p is not None and p < fallback_judge))
+    return np.array(out, dtype=bool)
+
+
+def tally(cases: list[Run], refused: np.ndarray) -> dict:
+    """Counts: unanswerable refused, answerable refused (false refusals), answered right, wrong answers (answerable
+    answered wrong, unanswerable answered)."""
+    unans = np.array([c.unanswerable for c in cases], dtype=bool)
+    right = np.array([c.correct for c in cases], dtype=bool)
+    return {"n": len(cases), "unanswerable": int(unans.sum()), "refused": int((refused & unans).sum()),
+            "false_refusals": int((refused & ~unans).sum()), "correct": int((~refused & ~unans & right).sum()),
+            "wrong": int((~refused & ((~unans & ~right) | unans)).sum())}
+
+
+def cost(t: dict, wrong_cost: float) -> float:
+    """The objective: a false refusal costs 1, a wrong answer `wrong_cost` (a right refusal and a right answer 0)."""
+    return t["false_refusals"] + wrong_cost * t["wrong"]
+
+
+def _middle_of_best(values: tuple[float, ...], costs: list[float]) -> float:
+    """The middle of the longest run of grid values at the lowest cost: the cost is flat between recorded P values,
+    so the middle keeps the widest margin to the questions on either side (ties: the lower run)."""
+    low = min(costs)
+    runs, start = [], None
+    for i, c in enumerate([*costs, float("inf")]):
+        if c <= low + 1e-9 and start is None:
+            start = i
+        elif c > low + 1e-9 and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    a, b = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+    return values[(a + b) // 2]
+
+
+def search_judge(cases: list[Run], start: tuple[float, float, float], wrong_cost: float,
+                 strong_used: bool = True) -> tuple[float, float, float]:
+    """(min_judge, strong_judge, fallback_judge) at the lowest cost over JUDGE_GRID, each bar in turn with the others
+    fixed (from the shipped values, until nothing moves): a bar is set to the middle of its flat optimum, not its edge.
+    `strong_used`: the pair has a `strong` score, so strong_judge is searched (0 = the same as min_judge)."""
+    bars = list(start)
+    for _ in range(5):
+        before = tuple(bars)
+        for i in range(3):
+            if i == 1 and not strong_used:
+                continue
+            costs = []
+            for v in JUDGE_GRID:
+                trial = list(bars)
+                trial[i] = v
+                costs.append(cost(tally(cases, simulate(cases, *trial)), wrong_cost))
+            bars[i] = _middle_of_best(JUDGE_GRID, costs)
+        if tuple(bars) == before:
+            break
+    return tuple(bars)  # type: ignore[return-value]
+
+
+def report_runs(cases: list[Run], grounding, wrong_cost: float, search: bool = True) -> dict:
+    """Per pair: the shipped bars' outcome, the searched ones', and both per dataset."""
+    chosen = {}
+    for pair in sorted({c.pair for c in cases if c.judged is not None}):
+        sub = [c for c in cases if c.pair == pair]
+        th = grounding.thresholds(pair)
+        shipped = (th.min_judge, th.strong_judge, th.fallback_judge)
+        found = search_judge(sub, shipped, wrong_cost, strong_used=th.strong > 0) if search else shipped
+        chosen[pair] = found
+        print(f"{pair}: {len(sub)} questions, {sum(c.judged is not None for c in sub)} judged")
+        for label, bars in (("shipped", shipped), ("searched", found)):
+            t = tally(sub, simulate(sub, *bars))
+            print(f"  {label:8} min_judge={bars[0]} strong_judge={bars[1]} fallback_judge={bars[2]}: "
+                  + " ".join(f"{k}={v}" for k, v in t.items()) + f" cost={cost(t, wrong_cost):g}")
+        for dataset in sorted({c.dataset for c in sub}):
+            part = [c for c in sub if c.dataset == dataset]
+            a, b = (tally(part, simulate(part, *bars)) for bars in (shipped, found))
+            print(f"    {dataset}: " + " ".join(f"{k} {a[k]}→{b[k]}" for k in ("refused", "false_refusals", "correct",
+                                                                              "wrong")))
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag.config import get_settings, prepare_process
 
@@ -291,10 +437,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-span", action="store_true",
                         help="with --judge: do not ask the model to copy the answer's span (half the model time; "
                              "the span check is then not searched)")
+    parser.add_argument("--runs", action="append", type=Path, default=[],
+                        help="a recording run's output (`rag eval --config local` under --open-judge-env): search the "
+                             "judge's bars (min_judge, strong_judge, fallback_judge) per pair from its P(yes) values")
+    parser.add_argument("--wrong-cost", type=float, default=WRONG_COST,
+                        help="with --runs: the cost of a wrong answer, a false refusal costing 1")
+    parser.add_argument("--open-judge-env", action="store_true",
+                        help="print the RAG_GROUNDING__PAIRS value of a recording run (the judge's bars open)")
     parser.add_argument("--report", action="store_true",
                         help="no search: the shipped thresholds' outcome per dataset (for test splits)")
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.open_judge_env:
+        print(json.dumps(open_judge_pairs(settings.grounding), separators=(",", ":")))
+        return 0
+    if args.runs:
+        report_runs(run_cases(args.runs), settings.grounding, args.wrong_cost, search=not args.report)
+        return 0
     judge = cache = None
     if args.judge:
         from rag.judge import judge_for
