@@ -358,57 +358,69 @@ def cost(t: dict, wrong_cost: float) -> float:
     return t["false_refusals"] + wrong_cost * t["wrong"]
 
 
-def _middle_of_best(values: tuple[float, ...], costs: list[float]) -> float:
-    """The middle of the longest run of grid values at the lowest cost: the cost is flat between recorded P values,
-    so the middle keeps the widest margin to the questions on either side (ties: the lower run)."""
-    low = min(costs)
-    runs, start = [], None
-    for i, c in enumerate([*costs, float("inf")]):
-        if c <= low + 1e-9 and start is None:
-            start = i
-        elif c > low + 1e-9 and start is not None:
-            runs.append((start, i - 1))
-            start = None
-    a, b = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
-    return values[(a + b) // 2]
+P_NOISE = 0.03  # scale of the logistic noise a recorded P(yes) is read with (sd ≈ 0.054; see `expected_costs`)
+
+
+def expected_costs(cases: list[Run], mj: np.ndarray, sj: np.ndarray, fj: np.ndarray, wrong_cost: float,
+                   noise: float = P_NOISE) -> np.ndarray:
+    """The expected cost of every combination of the three bars (an array indexed [min_judge, strong_judge,
+    fallback_judge]), each question decided as `simulate` does. A recorded P(yes) is not exact: the same question
+    over the same evidence moves by a few hundredths when the view changes a little (another sentence order, a
+    heading), so each P is read as P + logistic noise of scale `noise`, and a bar a hair above or below a question
+    costs part of that question. The cheapest bar then lies in the middle of a gap between questions, not at its
+    edge (the thin margin of a bar picked by hand); `noise` 0 is the plain count."""
+    p = np.array([np.nan if c.judged is None else c.judged for c in cases])
+    strong = np.array([c.strong for c in cases])
+    fallback = np.array([c.fallback for c in cases])
+    ran = np.array([c.refused for c in cases])
+    unans = np.array([c.unanswerable for c in cases])
+    right = np.array([c.correct for c in cases])
+    # what each question costs refused and answered (as recorded when the run already refused it)
+    if_refused = np.where(unans, 0.0, 1.0)
+    if_answered = np.where(ran, if_refused, np.where(unans | ~right, wrong_cost, 0.0))
+    m, s_, f = mj[:, None, None, None], sj[None, :, None, None], fj[None, None, :, None]
+    bar = np.where(strong & (s_ > 0), s_, m)
+    bar = np.where(fallback, np.maximum(bar, f), bar)
+    judged = ~np.isnan(p) & ~ran
+    gap = bar - np.where(judged, p, 0.0)
+    if noise > 0:
+        refused = 1.0 / (1.0 + np.exp(-gap / noise))
+    else:
+        refused = (gap > 0).astype(float)
+    refused = np.where(judged, refused, ran.astype(float))
+    return (refused * if_refused + (1 - refused) * if_answered).sum(-1)
 
 
 def search_judge(cases: list[Run], start: tuple[float, float, float], wrong_cost: float,
-                 strong_used: bool = True) -> tuple[float, float, float]:
-    """(min_judge, strong_judge, fallback_judge) at the lowest cost over JUDGE_GRID, each bar in turn with the others
-    fixed (from the shipped values, until nothing moves): a bar is set to the middle of its flat optimum, not its edge.
-    `strong_used`: the pair has a `strong` score, so strong_judge is searched (0 = the same as min_judge)."""
-    bars = list(start)
-    for _ in range(5):
-        before = tuple(bars)
-        for i in range(3):
-            if i == 1 and not strong_used:
-                continue
-            costs = []
-            for v in JUDGE_GRID:
-                trial = list(bars)
-                trial[i] = v
-                costs.append(cost(tally(cases, simulate(cases, *trial)), wrong_cost))
-            bars[i] = _middle_of_best(JUDGE_GRID, costs)
-        if tuple(bars) == before:
-            break
-    return tuple(bars)  # type: ignore[return-value]
+                 strong_used: bool = True, noise: float = P_NOISE) -> tuple[float, float, float]:
+    """(min_judge, strong_judge, fallback_judge) at the lowest expected cost over JUDGE_GRID, searched together (ties:
+    the combination nearest the shipped values, `start`). `strong_used`: the pair has a `strong` score, so
+    strong_judge is searched (0 = min_judge on strong evidence too)."""
+    grid = np.array(JUDGE_GRID)
+    axes = [grid, grid if strong_used else np.array([0.0]), grid]
+    costs = expected_costs(cases, *axes, wrong_cost, noise)
+    at = np.argwhere(costs <= costs.min() + 1e-9)
+    dist = [sum(abs(axes[k][j[k]] - start[k]) for k in range(3)) for j in at]
+    pos = at[int(np.argmin(dist))]
+    return tuple(float(axes[k][pos[k]]) for k in range(3))  # type: ignore[return-value]
 
 
-def report_runs(cases: list[Run], grounding, wrong_cost: float, search: bool = True) -> dict:
+def report_runs(cases: list[Run], grounding, wrong_cost: float, search: bool = True, noise: float = P_NOISE) -> dict:
     """Per pair: the shipped bars' outcome, the searched ones', and both per dataset."""
     chosen = {}
     for pair in sorted({c.pair for c in cases if c.judged is not None}):
         sub = [c for c in cases if c.pair == pair]
         th = grounding.thresholds(pair)
         shipped = (th.min_judge, th.strong_judge, th.fallback_judge)
-        found = search_judge(sub, shipped, wrong_cost, strong_used=th.strong > 0) if search else shipped
+        found = search_judge(sub, shipped, wrong_cost, strong_used=th.strong > 0, noise=noise) if search else shipped
         chosen[pair] = found
         print(f"{pair}: {len(sub)} questions, {sum(c.judged is not None for c in sub)} judged")
         for label, bars in (("shipped", shipped), ("searched", found)):
             t = tally(sub, simulate(sub, *bars))
+            expected = float(expected_costs(sub, *(np.array([b]) for b in bars), wrong_cost, noise).ravel()[0])
             print(f"  {label:8} min_judge={bars[0]} strong_judge={bars[1]} fallback_judge={bars[2]}: "
-                  + " ".join(f"{k}={v}" for k, v in t.items()) + f" cost={cost(t, wrong_cost):g}")
+                  + " ".join(f"{k}={v}" for k, v in t.items()) + f" cost={cost(t, wrong_cost):g}"
+                  + f" expected={expected:.2f}")
         for dataset in sorted({c.dataset for c in sub}):
             part = [c for c in sub if c.dataset == dataset]
             a, b = (tally(part, simulate(part, *bars)) for bars in (shipped, found))
@@ -442,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                              "judge's bars (min_judge, strong_judge, fallback_judge) per pair from its P(yes) values")
     parser.add_argument("--wrong-cost", type=float, default=WRONG_COST,
                         help="with --runs: the cost of a wrong answer, a false refusal costing 1")
+    parser.add_argument("--p-noise", type=float, default=P_NOISE,
+                        help="with --runs: scale of the logistic noise each recorded P(yes) is read with (0: exact)")
     parser.add_argument("--open-judge-env", action="store_true",
                         help="print the RAG_GROUNDING__PAIRS value of a recording run (the judge's bars open)")
     parser.add_argument("--report", action="store_true",
@@ -452,7 +466,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(open_judge_pairs(settings.grounding), separators=(",", ":")))
         return 0
     if args.runs:
-        report_runs(run_cases(args.runs), settings.grounding, args.wrong_cost, search=not args.report)
+        report_runs(run_cases(args.runs), settings.grounding, args.wrong_cost, search=not args.report,
+                    noise=args.p_noise)
         return 0
     judge = cache = None
     if args.judge:
