@@ -85,7 +85,7 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
                 from rag.grounding import judged_view, span_fails
                 from rag.judge import Extraction
 
-                sentences, sources = judged_view(ev, settings.grounding.judge_sources)
+                sentences, sources = judged_view(ev, settings.grounding.judge_sources, settings.grounding.spare_terms)
                 key = json.dumps([q, sentences] + ([sources] if sources else []), ensure_ascii=False)
                 if cache is None:
                     cache = {}
@@ -217,7 +217,7 @@ def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> lis
             ev = pipeline.scorer.score(q, pipeline.retriever(snapshot=snapshot).retrieve(q), snapshot.bm25)
             case = Answered(ev.pair, r["unanswerable"], r["refused"], bool(r["correct"]))
             if not r["refused"] and ev.ranked:
-                sentences, sources = judged_view(ev, settings.grounding.judge_sources)
+                sentences, sources = judged_view(ev, settings.grounding.judge_sources, settings.grounding.spare_terms)
                 answer = strip_markers(r["answer"])
                 key = json.dumps([q, sentences, answer] + ([sources] if sources else []), ensure_ascii=False)
                 if key not in cache:
