@@ -85,7 +85,7 @@ def collect(paths: list[Path], settings, judge=None, cache: dict | None = None,
                 from rag.grounding import judged_view, span_fails
                 from rag.judge import Extraction
 
-                sentences, sources = judged_view(ev, settings.grounding.judge_sources)
+                sentences, sources = judged_view(ev, settings.grounding.judge_sources, settings.grounding.spare_terms)
                 key = json.dumps([q, sentences] + ([sources] if sources else []), ensure_ascii=False)
                 if cache is None:
                     cache = {}
@@ -217,7 +217,7 @@ def support_cases(results_dirs: list[Path], settings, judge, cache: dict) -> lis
             ev = pipeline.scorer.score(q, pipeline.retriever(snapshot=snapshot).retrieve(q), snapshot.bm25)
             case = Answered(ev.pair, r["unanswerable"], r["refused"], bool(r["correct"]))
             if not r["refused"] and ev.ranked:
-                sentences, sources = judged_view(ev, settings.grounding.judge_sources)
+                sentences, sources = judged_view(ev, settings.grounding.judge_sources, settings.grounding.spare_terms)
                 answer = strip_markers(r["answer"])
                 key = json.dumps([q, sentences, answer] + ([sources] if sources else []), ensure_ascii=False)
                 if key not in cache:
@@ -271,6 +271,164 @@ def search_sure_support(cases: list[Answered], min_support: float) -> tuple[floa
     return sure, still / max(len(asked), 1)
 
 
+# --- The judge's thresholds from recorded runs (`--runs`) ------------------------------------------------------
+#
+# The answerability judge's bars decide after retrieval and scoring, and `fallback_judge` after the model has
+# answered, so their effect cannot be computed from the evidence alone: it depends on what the model would have
+# written. A run made with the bars open (`--open-judge-env`: every pair's min_judge at OPEN_BAR, strong_judge and
+# fallback_judge off, everything else as shipped) records, for every question, the judge's P(yes), whether the evidence
+# was strong, whether the answer was a fallback quote and why, and whether the answer was right: the outcome of any
+# bar is then read off that one run, without asking the model again (`simulate`).
+
+OPEN_BAR = 0.001  # a judge bar that refuses nothing but keeps the judge asked (0 would not ask it)
+JUDGE_GRID = tuple(round(x * 0.025, 3) for x in range(0, 39))  # 0 … 0.95
+WRONG_COST = 1.0  # a wrong answer costs as much as a false refusal unless --wrong-cost says otherwise
+
+
+def open_judge_pairs(grounding) -> dict:
+    """The pairs' thresholds as shipped, with the judge's bars open: the settings of a recording run."""
+    out = {}
+    for pair, th in grounding.pairs.items():
+        out[pair] = th.model_copy(update={"min_judge": OPEN_BAR if th.min_judge > 0 else 0.0, "strong_judge": 0.0,
+                                          "fallback_judge": 0.0}).model_dump()
+    return out
+
+
+@dataclass
+class Run:
+    """One question of a recording run."""
+    dataset: str
+    row: str
+    pair: str
+    unanswerable: bool
+    refused: bool  # refused in the recording run (by a check other than the judge's bars)
+    correct: bool  # answered right in the recording run (answerable rows)
+    judged: float | None
+    strong: bool
+    fallback: bool  # the answer stood as a quote after the generated answer failed for a policy reason
+    reason: str = ""
+    question: str = ""
+
+
+def run_cases(results_dirs: list[Path]) -> list[Run]:
+    """The rows of recording runs (`rag eval --config local --out DIR` with `--open-judge-env`)."""
+    from rag.grounding import REASONS
+
+    cases = []
+    for folder in results_dirs:
+        for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            policy = r.get("policy")
+            if policy is None and "policy" not in r:
+                raise SystemExit(f"{folder}: no policy trace in its rows (run with this code's `rag eval`)")
+            policy = policy or {}
+            cases.append(Run(r["dataset"], r["row"], policy.get("pair", "?"), r["unanswerable"], r["refused"],
+                             bool(r["correct"]) and not r["unanswerable"], policy.get("judged"),
+                             bool(policy.get("strong")),
+                             r.get("grounding") == "fallback" and policy.get("failure") in REASONS,
+                             r.get("reason") or "", r["question"]))
+    return cases
+
+
+def simulate(cases: list[Run], min_judge: float, strong_judge: float, fallback_judge: float) -> np.ndarray:
+    """Refused or not under these bars, as rag/grounding.py decides: before the answer the judge's P(yes) below the
+    bar (`strong_judge` on strong evidence when set) refuses; after it, a fallback quote over evidence the judge
+    gave less than `fallback_judge` is refused; every other refusal of the recording run stands."""
+    out = []
+    for c in cases:
+        p = c.judged
+        bar = strong_judge if c.strong and strong_judge > 0 else min_judge
+        out.append(c.refused or (p is not None and p < bar)
+                   or (c.fallback and p is not None and p < fallback_judge))
+    return np.array(out, dtype=bool)
+
+
+def tally(cases: list[Run], refused: np.ndarray) -> dict:
+    """Counts: unanswerable refused, answerable refused (false refusals), answered right, wrong answers (answerable
+    answered wrong, unanswerable answered)."""
+    unans = np.array([c.unanswerable for c in cases], dtype=bool)
+    right = np.array([c.correct for c in cases], dtype=bool)
+    return {"n": len(cases), "unanswerable": int(unans.sum()), "refused": int((refused & unans).sum()),
+            "false_refusals": int((refused & ~unans).sum()), "correct": int((~refused & ~unans & right).sum()),
+            "wrong": int((~refused & ((~unans & ~right) | unans)).sum())}
+
+
+def cost(t: dict, wrong_cost: float) -> float:
+    """The objective: a false refusal costs 1, a wrong answer `wrong_cost` (a right refusal and a right answer 0)."""
+    return t["false_refusals"] + wrong_cost * t["wrong"]
+
+
+P_NOISE = 0.03  # scale of the logistic noise a recorded P(yes) is read with (sd ≈ 0.054; see `expected_costs`)
+
+
+def expected_costs(cases: list[Run], mj: np.ndarray, sj: np.ndarray, fj: np.ndarray, wrong_cost: float,
+                   noise: float = P_NOISE) -> np.ndarray:
+    """The expected cost of every combination of the three bars (an array indexed [min_judge, strong_judge,
+    fallback_judge]), each question decided as `simulate` does. A recorded P(yes) is not exact: the same question
+    over the same evidence moves by a few hundredths when the view changes a little (another sentence order, a
+    heading), so each P is read as P + logistic noise of scale `noise`, and a bar a hair above or below a question
+    costs part of that question. The cheapest bar then lies in the middle of a gap between questions, not at its
+    edge (the thin margin of a bar picked by hand); `noise` 0 is the plain count."""
+    p = np.array([np.nan if c.judged is None else c.judged for c in cases])
+    strong = np.array([c.strong for c in cases])
+    fallback = np.array([c.fallback for c in cases])
+    ran = np.array([c.refused for c in cases])
+    unans = np.array([c.unanswerable for c in cases])
+    right = np.array([c.correct for c in cases])
+    # what each question costs refused and answered (as recorded when the run already refused it)
+    if_refused = np.where(unans, 0.0, 1.0)
+    if_answered = np.where(ran, if_refused, np.where(unans | ~right, wrong_cost, 0.0))
+    m, s_, f = mj[:, None, None, None], sj[None, :, None, None], fj[None, None, :, None]
+    bar = np.where(strong & (s_ > 0), s_, m)
+    bar = np.where(fallback, np.maximum(bar, f), bar)
+    judged = ~np.isnan(p) & ~ran
+    gap = bar - np.where(judged, p, 0.0)
+    if noise > 0:
+        refused = 1.0 / (1.0 + np.exp(-gap / noise))
+    else:
+        refused = (gap > 0).astype(float)
+    refused = np.where(judged, refused, ran.astype(float))
+    return (refused * if_refused + (1 - refused) * if_answered).sum(-1)
+
+
+def search_judge(cases: list[Run], start: tuple[float, float, float], wrong_cost: float,
+                 strong_used: bool = True, noise: float = P_NOISE) -> tuple[float, float, float]:
+    """(min_judge, strong_judge, fallback_judge) at the lowest expected cost over JUDGE_GRID, searched together (ties:
+    the combination nearest the shipped values, `start`). `strong_used`: the pair has a `strong` score, so
+    strong_judge is searched (0 = min_judge on strong evidence too)."""
+    grid = np.array(JUDGE_GRID)
+    axes = [grid, grid if strong_used else np.array([0.0]), grid]
+    costs = expected_costs(cases, *axes, wrong_cost, noise)
+    at = np.argwhere(costs <= costs.min() + 1e-9)
+    dist = [sum(abs(axes[k][j[k]] - start[k]) for k in range(3)) for j in at]
+    pos = at[int(np.argmin(dist))]
+    return tuple(float(axes[k][pos[k]]) for k in range(3))  # type: ignore[return-value]
+
+
+def report_runs(cases: list[Run], grounding, wrong_cost: float, search: bool = True, noise: float = P_NOISE) -> dict:
+    """Per pair: the shipped bars' outcome, the searched ones', and both per dataset."""
+    chosen = {}
+    for pair in sorted({c.pair for c in cases if c.judged is not None}):
+        sub = [c for c in cases if c.pair == pair]
+        th = grounding.thresholds(pair)
+        shipped = (th.min_judge, th.strong_judge, th.fallback_judge)
+        found = search_judge(sub, shipped, wrong_cost, strong_used=th.strong > 0, noise=noise) if search else shipped
+        chosen[pair] = found
+        print(f"{pair}: {len(sub)} questions, {sum(c.judged is not None for c in sub)} judged")
+        for label, bars in (("shipped", shipped), ("searched", found)):
+            t = tally(sub, simulate(sub, *bars))
+            expected = float(expected_costs(sub, *(np.array([b]) for b in bars), wrong_cost, noise).ravel()[0])
+            print(f"  {label:8} min_judge={bars[0]} strong_judge={bars[1]} fallback_judge={bars[2]}: "
+                  + " ".join(f"{k}={v}" for k, v in t.items()) + f" cost={cost(t, wrong_cost):g}"
+                  + f" expected={expected:.2f}")
+        for dataset in sorted({c.dataset for c in sub}):
+            part = [c for c in sub if c.dataset == dataset]
+            a, b = (tally(part, simulate(part, *bars)) for bars in (shipped, found))
+            print(f"    {dataset}: " + " ".join(f"{k} {a[k]}→{b[k]}" for k in ("refused", "false_refusals", "correct",
+                                                                              "wrong")))
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag.config import get_settings, prepare_process
 
@@ -291,10 +449,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-span", action="store_true",
                         help="with --judge: do not ask the model to copy the answer's span (half the model time; "
                              "the span check is then not searched)")
+    parser.add_argument("--runs", action="append", type=Path, default=[],
+                        help="a recording run's output (`rag eval --config local` under --open-judge-env): search the "
+                             "judge's bars (min_judge, strong_judge, fallback_judge) per pair from its P(yes) values")
+    parser.add_argument("--wrong-cost", type=float, default=WRONG_COST,
+                        help="with --runs: the cost of a wrong answer, a false refusal costing 1")
+    parser.add_argument("--p-noise", type=float, default=P_NOISE,
+                        help="with --runs: scale of the logistic noise each recorded P(yes) is read with (0: exact)")
+    parser.add_argument("--open-judge-env", action="store_true",
+                        help="print the RAG_GROUNDING__PAIRS value of a recording run (the judge's bars open)")
     parser.add_argument("--report", action="store_true",
                         help="no search: the shipped thresholds' outcome per dataset (for test splits)")
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.open_judge_env:
+        print(json.dumps(open_judge_pairs(settings.grounding), separators=(",", ":")))
+        return 0
+    if args.runs:
+        report_runs(run_cases(args.runs), settings.grounding, args.wrong_cost, search=not args.report,
+                    noise=args.p_noise)
+        return 0
     judge = cache = None
     if args.judge:
         from rag.judge import judge_for

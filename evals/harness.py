@@ -129,6 +129,7 @@ def score_turn(row: Row, turn_index: int, response: dict, docs: dict[str, str]) 
         "row": row.id, "turn": turn_index, "lang": row.lang, "multi_turn": row.multi_turn, "kind": row.kind,
         "unanswerable": row.unanswerable, "question": turn.question, "answer": answer,
         "refused": refused, "grounding": response.get("grounding"), "reason": response.get("reason"),
+        "policy": response.get("policy"),
         "correct": (refused if row.unanswerable else
                     (not refused and answer_correct(answer, turn.answers, turn.any) and all(items or []))),
         "hit_rank": first_hit_rank(retrieved, turn.evidence) if answerable and turn.evidence else None,

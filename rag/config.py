@@ -172,6 +172,23 @@ class PairThresholds(BaseModel):
 # 0.71-0.84: fallback_judge 0.7, the highest 0.05 step that loses no right quote, refuses 5 of them.
 # xling_en_zh calibration: refused 6 -> 13 of 14, right answers 16 of 24 unchanged, false refusals 4 -> 5 (a wrong
 # quote at P 0.24 is refused).
+# Session 11 (#12, false refusals of the judge): the judge's bars are searched by `python -m evals.calibrate --runs DIR
+# ...` from recording runs (`rag eval --config local` under `RAG_GROUNDING__PAIRS=$(python -m evals.calibrate
+# --open-judge-env)`: every bar open, everything else as shipped), so any bar's outcome is read off the recorded P(yes)
+# values without asking the model again (checked: the shipped bars read off nearmiss's recording give exactly the
+# figures of a run of main on that half: refused 0.905, false refusals 0.250, correct 0.719). Objective: the fewest
+# expected errors, a false refusal and a wrong answer (an unanswerable question answered, or an answerable one
+# answered wrong) costing 1 each, each recorded P read with logistic noise of scale 0.03 (so a bar sits mid-gap, not
+# a hair from a question).
+# zh-en, on xling_zh_en's calibration half (34 questions, 12 unanswerable; the only half with zh-en rows): min_judge
+# 0.7 -> 0.65 and fallback_judge 0 -> 0.875 (a failed answer quoted from the English sources over evidence the judge
+# gave < 0.875 is refused; the quotes of unanswerable questions had P 0.26-0.89, the right quotes 0.91-0.95):
+# refused 9 -> 10 of 12, false refusals 1 of 22 and right answers 17 of 22 unchanged (no right answer lies in
+# 0.65-0.7; the lower bar keeps a margin to the lowest right ones, 0.71). With a wrong answer costing 1.5 the search
+# keeps 0.7 / 0.9; at 2 it refuses 3 right answers more. en-en, zh-zh and en-zh are not moved: their recordings
+# (squad_en, handmade, cmrc_zh, sample_zh, xling_en_zh) did not finish on the busy machine, and one half (nearmiss)
+# is no ground for a shared bar. The search on nearmiss alone: en-en keeps its outcome at any bar in reach; zh-zh
+# min_judge 0.725 and strong_judge 0.575 would answer one more right (false refusals 4 -> 3 of 15).
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.51, strong=0.75,
                             min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
@@ -183,7 +200,7 @@ _PAIRS = {
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
                             min_judge=0.5, judged_min_score=0.25, judged_min_coverage=0.0, fallback_judge=0.7),
     "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,
-                            min_judge=0.7, judged_min_score=0.4, judged_min_coverage=0.0),
+                            min_judge=0.65, judged_min_score=0.4, judged_min_coverage=0.0, fallback_judge=0.875),
 }
 
 
@@ -199,6 +216,10 @@ class GroundingSettings(BaseModel):
         "when they hold every key term of the question the sentence lacks (its subject left to the title, its holiday "
         "to the section); shown beside every sentence (`always`) the heading also vouched for same-topic questions the "
         "document does not answer (evals/README.md)."))
+    spare_terms: int = Field(0, ge=0, le=3, description=(
+        "With `needed`: how many of the key terms a sentence lacks its headings may leave unheld and still be shown "
+        "(the asked attribute, which the sentence states as a value: 比分 beside \"68比61\" under 男子组). 0: every one "
+        "(evals/README.md, \"What the judge reads\")."))
     copy_check: bool = Field(True, description=(
         "When an LLM backend's answer fails verification, its model is asked to copy the answer's span from the "
         "sources: the quote standing in for the answer is the best sentence and the one holding that span; none "

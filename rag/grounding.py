@@ -99,7 +99,7 @@ class GroundingPolicy:
             if not any(all(fills(k, e.text, question) for k in kinds) for e in chosen):
                 return Verdict(False, "type_not_filled", f"no selected sentence gives the asked {'/'.join(kinds)}")
         if asks_judge and th.min_judge > 0:
-            sentences, sources = judged_view(evidence, s.judge_sources)
+            sentences, sources = judged_view(evidence, s.judge_sources, s.spare_terms)
             p = judge.probability(question, sentences, evidence.lang, sources=sources)
             evidence.judged = p
             bar = th.judge_bar(evidence.strong)
@@ -138,7 +138,7 @@ class GroundingPolicy:
         if not new_content(strip_markers(draft.text), question):  # nothing the question did not already say
             return Verdict(False, "echo", "the answer only repeats the question")
         if judge is not None and self.settings.judge and th.min_support > 0:
-            sentences, sources = judged_view(evidence, self.settings.judge_sources)
+            sentences, sources = judged_view(evidence, self.settings.judge_sources, self.settings.spare_terms)
             args = (question, sentences, strip_markers(draft.text), evidence.lang)
             if th.sure_support > 0 and (quick := judge.quick_support(*args, sources=sources)) is not None \
                     and quick >= th.sure_support:
@@ -212,19 +212,21 @@ def headings(e: Evidence) -> list[str]:
     return out
 
 
-def needed_source(e: Evidence, terms: list[str]) -> str:
+def needed_source(e: Evidence, terms: list[str], spare: int = 0) -> str:
     """Where a single sentence comes from, when it leaves the question's key terms to it (the subject named only by
     the title, the holiday only by the section heading): all its headings, when they hold every key term the sentence
-    lacks; "" when it lacks none, or one that neither it nor its headings hold (a sibling's sentence: "K2" asked,
-    the T5's sales given under the same title), which is then judged bare."""
+    lacks but at most `spare` of them (`GroundingSettings.spare_terms`: the asked attribute, which the sentence states
+    as its value, "68比61" for 比分); "" when it lacks none, or more that neither it nor its headings hold (a sibling's
+    sentence: "K2" asked, the T5's sales given under the same title), which is then judged bare."""
     sentence = e.text.lower()
     lacks = [t for t in terms if not term_in(t, sentence)]
     shown = headings(e)
     said = "\n".join(shown).lower()
-    return " · ".join(shown) if lacks and shown and all(term_in(t, said) for t in lacks) else ""
+    unheld = sum(not term_in(t, said) for t in lacks)
+    return " · ".join(shown) if lacks and shown and unheld < len(lacks) and unheld <= spare else ""
 
 
-def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[str], list[str] | None]:
+def judged_view(evidence: EvidenceSet, sources: str = "always", spare: int = 0) -> tuple[list[str], list[str] | None]:
     """What the judge reads: the best sentences, as the model did, or a list with its items; and where each comes
     from (None without sources; `sources` is `GroundingSettings.judge_sources`). A list item takes its document's
     name from any scored sentence of that document. With `needed`, a single sentence is shown with the headings
@@ -237,7 +239,7 @@ def judged_view(evidence: EvidenceSet, sources: str = "always") -> tuple[list[st
         return [e.text for e in chosen], None
     if sources == "needed" and not evidence.listed:
         terms = key_terms(evidence.question)
-        shown = [needed_source(e, terms) for e in chosen]
+        shown = [needed_source(e, terms, spare) for e in chosen]
         return [e.text for e in chosen], shown if any(shown) else None
     titles: dict[str, str] = {}
     for e in [*chosen, *evidence.ranked]:

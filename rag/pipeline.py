@@ -23,7 +23,7 @@ from rag.embedding import get_embedder
 from rag.evidence import Evidence, EvidenceScorer, EvidenceSet, asked_types
 from rag.grounding import GroundingPolicy
 from rag.retrieval import CorpusCache, HybridRetriever
-from rag.schema import AskRequest, AskResponse, RetrievedChunk
+from rag.schema import AskRequest, AskResponse, PolicyTrace, RetrievedChunk
 from rag.store import Store
 from rag.text import refusal_for
 
@@ -120,6 +120,7 @@ class Pipeline:
                     yield "delta", item
             assert draft is not None, "a backend must end with a Draft"
             verdict = self.policy.decide(question, evidence, draft, judge=getattr(engine, "judge", None))
+        failure = draft.failure if draft is not None else None
         if not verdict.answer:
             draft = Draft(text=refusal_for(request.question), grounding="refused")
             yield "delta", draft.text
@@ -132,6 +133,8 @@ class Pipeline:
             grounding=draft.grounding,
             notice=draft.notice,
             reason=verdict.reason,
+            policy=PolicyTrace(pair=evidence.pair, judged=evidence.judged, strong=evidence.strong,
+                               failure=failure) if evidence.ranked else None,
             retrieved=retrieved(),
             timings_ms={
                 "retrieve": round((retrieved_at - started) * 1000, 2),

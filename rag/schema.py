@@ -81,6 +81,15 @@ class RetrievedChunk(BaseModel):
     bm25_score: float | None = None
 
 
+class PolicyTrace(BaseModel):
+    """What the grounding policy read, for evaluation and calibration (evals/calibrate.py `--runs`)."""
+    pair: str = Field(description="Question language → source language of the best evidence, e.g. `en-zh`.")
+    judged: float | None = Field(None, description="The answerability judge's P(the evidence states the answer), "
+                                                   "when it was asked (rag/judge.py).")
+    strong: bool = Field(False, description="The best evidence reached the pair's `strong` score.")
+    failure: str | None = Field(None, description="Why a generated answer was replaced by a quote, when it was.")
+
+
 class AskResponse(BaseModel):
     answer: str
     refused: bool
@@ -94,6 +103,7 @@ class AskResponse(BaseModel):
         "Why the answer stands or was refused: `grounded`, or a refusal reason from the grounding policy: "
         "`no_evidence`, `key_term_missing`, `contradiction`, `type_not_filled`, `judged_unanswerable`, "
         "`no_answer_span`, `model_refused`, `echo`, `unsupported` (rag/grounding.py REASONS)."))
+    policy: PolicyTrace | None = Field(None, description="What the grounding policy read (absent without evidence).")
 
 
 class DocumentOut(BaseModel):

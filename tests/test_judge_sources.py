@@ -73,3 +73,28 @@ def test_no_heading_fills_a_gap_means_no_sources_at_all(fresh_settings):
     sentences, sources = judged_view(ev, "needed")
     at = next(i for i, s in enumerate(sentences) if s.startswith("Her deputy is Tom Reyes"))
     assert sources is None or sources[at] == ""
+
+
+def test_a_spare_term_lets_the_headings_show_though_the_sentence_words_the_asked_thing_its_own_way(fresh_settings):
+    # "vessels" is in neither the sentence ("boats") nor a heading; the headings hold the rest it lacks (the marina)
+    question = "How many vessels a day does Pinecrest Marina serve during the summer?"
+    serves = _sentence(_scored(question, fresh_settings), "It serves 40 boats")
+    terms = key_terms(question)
+    assert needed_source(serves, terms) == ""
+    assert needed_source(serves, terms, spare=1) == "Pinecrest Marina: 2026 Season Report · Docks"
+    # two terms neither holds (another thing asked about, worded its own way): still bare
+    other = "How many vessels a day does the Pinecrest Marina ferry serve?"
+    assert needed_source(serves, key_terms(other), spare=1) == ""
+
+
+def test_the_policy_shows_the_judge_the_headings_its_spare_terms_allow(fresh_settings):
+    th = PairThresholds(min_score=0.0, min_coverage=0.0, strong=2.0, min_judge=0.5)
+    ev = _scored("How many vessels a day does Pinecrest Marina serve during the summer?", fresh_settings)
+    ev.ranked.insert(0, _sentence(ev, "It serves 40 boats"))
+    for spare, shown in ((0, False), (1, True)):
+        judge = Recorder(0.9)
+        settings = GroundingSettings(pairs={"en-en": th}, judge_sources="needed", spare_terms=spare)
+        GroundingPolicy(settings).decide(ev.question, ev, judge=judge)
+        at = next(i for i, s in enumerate(judge.sentences) if s.startswith("It serves 40 boats"))
+        assert (judge.sources is not None and judge.sources[at] == "Pinecrest Marina: 2026 Season Report · Docks") \
+            is shown
