@@ -12,8 +12,12 @@ of evals/datasets (see evals/README.md):
 - `key_term_missing`: the question's key terms, weighted by their form in the question (rag/evidence.py
   `term_weights`), are not covered by the best sentence and what it refers back to (the text before it in its chunk and the previous chunk
   of its section, its section title, the document's title and name);
+  and, where the pair is in `Settings.grounding.anchor_pairs`, when no selected sentence (about the asked thing)
+  names the word the asked value hangs on (rag/evidence.py `anchor`: the event a "when" asks the date of, the role a
+  "who" asks for: "什么时候竣工" over "…计划于2026年3月开工");
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
-  English question is negated and the evidence only affirms;
+  English question is negated and the evidence only affirms; or a sentence about something else (demoted below the
+  free ones) covers more of the key terms than the best free one by more than `else_margin` (it was the match);
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
   that kind beyond what the question already says;
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer

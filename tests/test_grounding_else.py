@@ -24,7 +24,7 @@ def _ev(sentence: str, score: float, coverage: float, about_else: str = ""):
     return ev
 
 
-def _decide(ranked, margin=0.0):
+def _decide(ranked, margin: float | None = 0.0):
     policy = GroundingPolicy(GroundingSettings(pairs={"en-en": LOOSE}, else_margin=margin, anchor_pairs=[]))
     verdict = policy.decide(QUESTION, EvidenceSet(QUESTION, "en", ranked))
     return "answer" if verdict.answer else verdict.reason
