@@ -99,16 +99,19 @@ _CLITIC = re.compile(r"(?<=[A-Za-z])['’](s|d|ll|re|ve|m)\b", re.I)
 
 
 def asked_for(question: str) -> set[str]:
-    """The noun right after a question word: the kind of thing asked for ("哪三个**目标**", "which **substances**",
-    "what is the **population**"). In Chinese only a word that starts right there: after 什么时候 / 何时 (时候 and 时 are
-    stop words) the next word is the asked event, not a kind ("什么时候**竣工**"), and the date hangs on it."""
+    """The noun right after a question word: the kind of thing asked for ("哪三个**目标**", "哪些**武器**", "which
+    **substances**"). A question word that asks for a time (什么时候, 何时, 哪一年) asks for no kind: the word after it
+    is the event the time is of ("什么时候**竣工**"), and the date hangs on it."""
     nouns: set[str] = set()
     for m in _ASKS_FOR.finditer(question):
         rest = question[m.end():m.end() + 12]
         following = tokenize(rest)
-        if following and (following[0].isascii() or rest.lstrip().lower().startswith(following[0])):
+        if following and not _TIME_WORD.match(rest):
             nouns.add(following[0])
     return nouns
+
+
+_TIME_WORD = re.compile(r"时|年|天|日|月")  # after 什么 / 何 / 哪一: what time, which year / day / month
 
 
 def key_terms(question: str) -> list[str]:

@@ -51,7 +51,9 @@ def test_no_anchor_without_an_asked_value_or_verb(question):
 def test_a_verb_after_what_time_is_a_key_term_not_an_asked_kind():
     assert "竣工" in key_terms("游泳馆扩建项目什么时候竣工？")
     assert "完工" in key_terms("游泳馆扩建项目何时完工？")
+    assert "成立" in key_terms("该协会是哪一年成立的？")
     assert asked_for("哪三个目标已经完成？") == {"目标"}  # the noun right after a question word still is the kind
+    assert asked_for("两国正在研发哪些武器？") == {"武器"}
     assert asked_for("Which substances are toxic?") == {"substances"}
 
 
