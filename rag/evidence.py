@@ -212,15 +212,22 @@ def anchor(question: str) -> str:
     after = [t for t in tokenize(question[at:]) if t in weights and t not in units]
     before = [t for t in tokenize(question[:at]) if t in weights and t not in units]
     word = after[0] if after else before[-1] if before else ""
-    # a one-character key term right before it is its prefix, when jieba split them (副 + 主任: a deputy's role)
-    prefix = next((t for t in terms if len(t) == 1 and word and t + word in question and t + word not in terms), "")
+    # a one-character distinguishing word right before it is its prefix, when jieba split them (副 + 主任: a deputy)
+    prefix = next((w for w, tag in _tagged(question) if len(w) == 1 and tag == "b" and word and w + word in question
+                   and w + word not in terms), "")
     if prefix and not _LATIN_TOKEN.match(word):
-        weights[prefix + word] = weights[word]
         word = prefix + word
-    # a thing (a role, an attribute) for any asked kind; a verb only for a date: an event happens once at a time, while
-    # who did something or how many is often told with another verb ("出席" asked, "主持召开" told)
-    timed = bool({"date", "year", "duration"} & set(asked_types(question)))
+    # a thing (a role, an attribute) for any asked kind; a verb only for a time, and only after the question word: an
+    # event happens once at a time ("什么时候竣工"), while the verb before one is a light one ("需要多长时间"), and who
+    # did something or how many is often told with another verb ("出席" asked, "主持召开" told)
+    timed = bool(after) and bool({"date", "year", "duration"} & set(asked_types(question)))
     return word if word and (timed or not _verb_or_particle(question, word)) else ""
+
+
+def _tagged(question: str) -> list[tuple[str, str]]:
+    import jieba.posseg
+
+    return [(w, tag) for w, tag in jieba.posseg.cut(question)]
 
 
 def _units(question: str) -> set[str]:

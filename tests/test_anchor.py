@@ -43,6 +43,7 @@ def test_the_anchor_is_the_word_the_value_hangs_on(question, word):
     "体育中心在城市规划中有什么作用",  # no value of a kind is asked
     "演出由谁主持？",  # who did it is often told with another verb: only a date's verb is its anchor
     "那次会议有哪两位大臣出席？",
+    "快煮模式需要多长时间？",  # a light verb before the question word is no event
 ])
 def test_no_anchor_without_an_asked_value_or_verb(question):
     assert anchor(question) == ""
