@@ -106,7 +106,7 @@ def asked_for(question: str) -> set[str]:
     for m in _ASKS_FOR.finditer(question):
         rest = question[m.end():m.end() + 12]
         following = tokenize(rest)
-        if following and not _TIME_WORD.match(rest):
+        if following and not (_TIME_WORD.match(rest) and not m.group().startswith("多")):  # 多少天: 天 is the kind
             nouns.add(following[0])
     return nouns
 
