@@ -100,13 +100,19 @@ _CLITIC = re.compile(r"(?<=[A-Za-z])['’](s|d|ll|re|ve|m)\b", re.I)
 
 
 def asked_for(question: str) -> set[str]:
-    """The noun right after a question word: the kind of thing asked for ("哪三个**目标**", "which **substances**")."""
+    """The noun right after a question word: the kind of thing asked for ("哪三个**目标**", "哪些**武器**", "which
+    **substances**"). A question word that asks for a time (什么时候, 何时, 哪一年) asks for no kind: the word after it
+    is the event the time is of ("什么时候**竣工**"), and the date hangs on it."""
     nouns: set[str] = set()
     for m in _ASKS_FOR.finditer(question):
-        following = tokenize(question[m.end():m.end() + 12])
-        if following:
+        rest = question[m.end():m.end() + 12]
+        following = tokenize(rest)
+        if following and not (_TIME_WORD.match(rest) and not m.group().startswith("多")):  # 多少天: 天 is the kind
             nouns.add(following[0])
     return nouns
+
+
+_TIME_WORD = re.compile(r"时|年|天|日|月")  # after 什么 / 何 / 哪一: what time, which year / day / month
 
 
 def key_terms(question: str) -> list[str]:
@@ -183,6 +189,113 @@ def weigh_found(terms: list[str], found: list[bool], weights: BM25 | dict[str, f
 
 def asked_types(question: str) -> list[str]:
     return [name for name, asks, _ in _ASKS if asks.search(question)]
+
+
+_BE_HAVE = frozenset("is are was were be been being has have had".split())
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def anchor(question: str) -> str:
+    """The word the asked value hangs on: the event a "when" asks the date of ("什么时候**竣工**", "When will the
+    dredging be **completed**?"), the thing a "who" / "how much" asks about ("**馆长**是谁"). A sentence that gives a
+    value of the asked kind without it gives the value of another event or thing of the same kind ("开工 in 2026").
+    Chinese: the first key term after the question phrase, else the last one before it; English: the verb that ends a
+    question asked with an auxiliary ("did … rise", "will … be completed"). "" when there is none."""
+    spans = [m.span() for _, asks, _ in _ASKS for m in [asks.search(question)] if m]
+    if not spans:
+        return ""
+    if detect_lang(question) == "en":
+        return _english_anchor(question)
+    terms = [t for t in key_terms(question) if not t.isdigit()]  # a year has its own check
+    weights = term_weights(question, terms)
+    at = min(a for a, _ in spans)
+    units = _units(question)  # "多少**平方米**": the value's unit, not what it is of
+    after = [t for t in tokenize(question[at:]) if t in weights and t not in units]
+    before = [t for t in tokenize(question[:at]) if t in weights and t not in units]
+    word = after[0] if after else before[-1] if before else ""
+    # a one-character distinguishing word right before it is its prefix, when jieba split them (副 + 主任: a deputy)
+    prefix = next((w for w, tag in _tagged(question) if len(w) == 1 and tag == "b" and word and w + word in question
+                   and w + word not in terms), "")
+    if prefix and not _LATIN_TOKEN.match(word):
+        word = prefix + word
+    # a thing (a role, an attribute) for any asked kind; a verb only for a time, and only after the question word: an
+    # event happens once at a time ("什么时候竣工"), while the verb before one is a light one ("需要多长时间"), and who
+    # did something or how many is often told with another verb ("出席" asked, "主持召开" told)
+    timed = bool(after) and bool({"date", "year", "duration"} & set(asked_types(question)))
+    return word if word and (timed or not _verb_or_particle(question, word)) else ""
+
+
+def _tagged(question: str) -> list[tuple[str, str]]:
+    import jieba.posseg
+
+    return [(w, tag) for w, tag in jieba.posseg.cut(question)]
+
+
+def _units(question: str) -> set[str]:
+    """Words jieba tags a numeral or a measure word in the question (亿元, 平方米)."""
+    import jieba.posseg
+
+    return {w.lower() for w, tag in jieba.posseg.cut(question) if tag in ("m", "q", "mq")}
+
+
+def _verb_or_particle(question: str, word: str) -> bool:
+    """jieba tags the word in the question a verb (not a verbal noun), an adverb or a conjunction (不是)."""
+    import jieba.posseg
+
+    return any(w == word and (tag[0] in "vdc" and tag != "vn") for w, tag in jieba.posseg.cut(question))
+
+
+def _english_anchor(question: str) -> str:
+    words = _EN_WORD.findall(question)
+    lowered = [w.lower() for w in words]
+    aux = next((i for i, w in enumerate(lowered) if w in _AUXILIARIES or w in _BE_HAVE), None)
+    if aux is None or aux > 3 or len(words) - aux < 3:  # "When will", "How much did", "In what year was"
+        return ""
+    last = lowered[-1]
+    if not _verb_lemmas(last):
+        return ""
+    if lowered[aux] in _BE_HAVE and last in _verb_lemmas(last):  # after be / have only a participle is the verb
+        return ""
+    return last
+
+
+@lru_cache(maxsize=1024)
+def _verb_lemmas(word: str) -> tuple[str, ...]:
+    from lemminflect import getAllLemmas
+
+    return tuple(getAllLemmas(word.lower()).get("VERB", ()))
+
+
+@lru_cache(maxsize=1024)
+def _verb_forms(word: str) -> frozenset[str]:
+    """Every form of the verbs an English word form can be ("rise" → rises, rose, risen, rising)."""
+    from lemminflect import getAllInflections
+
+    forms = {word.lower()}
+    for lemma in _verb_lemmas(word):
+        forms.add(lemma)
+        for group in getAllInflections(lemma, upos="VERB").values():
+            forms.update(group)
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=1024)
+def _search_pieces(word: str) -> tuple[str, ...]:
+    import jieba
+
+    return tuple(jieba.lcut_for_search(word))
+
+
+def names_anchor(word: str, text: str) -> bool:
+    """Does the text name the anchor word, in any of its forms?"""
+    lowered = text.lower()
+    if term_in(word, lowered):
+        return True
+    if not _LATIN_TOKEN.match(word):  # a Chinese compound is named by a word of two or more characters in it (主持 of 主持人)
+        # but not the word without a one-character prefix: 局长 does not name 副局长
+        return len(word) > 2 and any(len(p) >= 2 and p not in (word, word[1:]) and p in lowered
+                                     for p in _search_pieces(word))
+    return bool(_verb_forms(word) & {w.lower() for w in _EN_WORD.findall(text)})
 
 
 @dataclass

@@ -12,8 +12,12 @@ of evals/datasets (see evals/README.md):
 - `key_term_missing`: the question's key terms, weighted by their form in the question (rag/evidence.py
   `term_weights`), are not covered by the best sentence and what it refers back to (the text before it in its chunk and the previous chunk
   of its section, its section title, the document's title and name);
+  and, where the pair is in `Settings.grounding.anchor_pairs`, when no selected sentence (about the asked thing)
+  names the word the asked value hangs on (rag/evidence.py `anchor`: the event a "when" asks the date of, the role a
+  "who" asks for: "什么时候竣工" over "…计划于2026年3月开工");
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
-  English question is negated and the evidence only affirms;
+  English question is negated and the evidence only affirms; or a sentence about something else (demoted below the
+  free ones) covers more of the key terms than the best free one by more than `else_margin` (it was the match);
 - `type_not_filled`: the question asks when / how many / who / where…, and no selected sentence holds a value of
   that kind beyond what the question already says;
 - `judged_unanswerable`: with an LLM backend, the model's probability that the evidence states the answer
@@ -41,8 +45,8 @@ from dataclasses import dataclass
 from rag.backends.base import Draft
 from rag.compose import with_continuations
 from rag.config import GroundingSettings
-from rag.evidence import (Evidence, EvidenceSet, asked_types, contradiction, fills, key_terms, term_in, term_weights,
-                          weighted_coverage)
+from rag.evidence import (Evidence, EvidenceSet, anchor, asked_types, contradiction, fills, key_terms, names_anchor,
+                          term_in, term_weights, weighted_coverage)
 from rag.judge import Extraction
 from rag.text import squashed, title_of
 from rag.verify import new_content, strip_markers
@@ -93,6 +97,15 @@ class GroundingPolicy:
         # only cost a right answer (squad_en, local); without it the check refuses more than it loses
         if s.check_contradiction and (why := contradiction(question, best, negation=not asks_judge)):
             return Verdict(False, "contradiction", why)
+        if s.check_contradiction and (why := matched_else(evidence, s.else_margin)):
+            return Verdict(False, "contradiction", why)
+        # the word the asked value hangs on (the event a "when" asks about, the role a "who" asks for): a quote that
+        # gives a value of the asked kind without it gives another event's or role's (开工 for 竣工); a sentence about
+        # something else (a sibling, another year) names it for another thing and does not count
+        if evidence.pair in s.anchor_pairs and (word := anchor(question)) \
+                and not any(names_anchor(word, e.text) for e in evidence.selected() if not e.about_else):
+            return Verdict(False, "key_term_missing", f"no selected sentence names “{word}”, what the asked value "
+                                                      "hangs on")
         kinds = asked_types(question)
         if s.check_types and kinds:
             chosen = evidence.selected()
@@ -147,6 +160,20 @@ class GroundingPolicy:
             if p is not None and p < th.min_support:
                 return Verdict(False, "unsupported", f"P(the evidence supports the answer) {p:.2f} < {th.min_support}")
         return GROUNDED
+
+
+def matched_else(evidence: EvidenceSet, margin: float | None) -> str:
+    """Why the best free sentence stands in for a sentence about something else, or "": a demoted sentence (a sibling,
+    another year) covers more than `margin` more of the key terms than it (asked 副局长, the 局长's sentence demoted,
+    a sentence on the bureau's figures left first)."""
+    if margin is None or not evidence.ranked or evidence.ranked[0].about_else:
+        return ""
+    best = evidence.ranked[0]
+    other = max((e for e in evidence.ranked if e.about_else), key=lambda e: e.coverage, default=None)
+    if other is None or other.coverage - best.coverage <= margin:
+        return ""
+    return (f"the sentence that matches the question ({other.coverage:.2f} of its key terms) is about something else "
+            f"({other.about_else}); the best other covers {best.coverage:.2f}")
 
 
 def own_coverage(question: str, sentence: str) -> float:
