@@ -216,7 +216,7 @@ class GroundingSettings(BaseModel):
         "when they hold every key term of the question the sentence lacks (its subject left to the title, its holiday "
         "to the section); shown beside every sentence (`always`) the heading also vouched for same-topic questions the "
         "document does not answer (evals/README.md)."))
-    spare_terms: int = Field(0, ge=0, le=3, description=(
+    spare_terms: int = Field(1, ge=0, le=3, description=(
         "With `needed`: how many of the key terms a sentence lacks its headings may leave unheld and still be shown "
         "(the asked attribute, which the sentence states as a value: 比分 beside \"68比61\" under 男子组). 0: every one "
         "(evals/README.md, \"What the judge reads\")."))
