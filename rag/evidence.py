@@ -147,9 +147,7 @@ def term_weights(question: str, terms: list[str]) -> dict[str, float]:
     fragment ("s" of "the orchard's") nothing. No corpus statistic
     enters, so a coverage threshold means the same in an index of 7 documents or of 500 (IDF over the index made a
     question whose distinctive word is missing pass once the topic's words grew rare in a large index)."""
-    import jieba.posseg
-
-    tagged = [(w.lower(), tag) for w, tag in jieba.posseg.cut(question)]
+    tagged = [(w.lower(), tag) for w, tag in _tagged(question)]
     clitics = {m.group(1).lower() for m in _CLITIC.finditer(question)}
     weights = {}
     for term in terms:
@@ -225,24 +223,22 @@ def anchor(question: str) -> str:
     return word if word and (timed or not _verb_or_particle(question, word)) else ""
 
 
-def _tagged(question: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=256)  # the same question is read by key-term weights, the anchor and the sibling check
+def _tagged(question: str) -> tuple[tuple[str, str], ...]:
+    """The question's words with jieba's part-of-speech tags, tagged once per question."""
     import jieba.posseg
 
-    return [(w, tag) for w, tag in jieba.posseg.cut(question)]
+    return tuple((w, tag) for w, tag in jieba.posseg.cut(question))
 
 
 def _units(question: str) -> set[str]:
     """Words jieba tags a numeral or a measure word in the question (亿元, 平方米)."""
-    import jieba.posseg
-
-    return {w.lower() for w, tag in jieba.posseg.cut(question) if tag in ("m", "q", "mq")}
+    return {w.lower() for w, tag in _tagged(question) if tag in ("m", "q", "mq")}
 
 
 def _verb_or_particle(question: str, word: str) -> bool:
     """jieba tags the word in the question a verb (not a verbal noun), an adverb or a conjunction (不是)."""
-    import jieba.posseg
-
-    return any(w == word and (tag[0] in "vdc" and tag != "vn") for w, tag in jieba.posseg.cut(question))
+    return any(w == word and (tag[0] in "vdc" and tag != "vn") for w, tag in _tagged(question))
 
 
 def _english_anchor(question: str) -> str:
@@ -458,11 +454,10 @@ def _han_asked(question: str) -> tuple[list[str], list[str]]:
     """The question's words, and those a sibling could stand in for: key terms that name a thing or a time, of
     SIBLING_MIN_CHARS or more Chinese characters, other than the noun a question word asks for."""
     import jieba
-    import jieba.posseg
 
     words = jieba.lcut(question)
     terms = set(key_terms(question))
-    tags = {w: t for w, t in jieba.posseg.cut(question)}
+    tags = dict(_tagged(question))
     asked_at = {m.end() for m in _ASKS_FOR.finditer(question)}
     asked = [w for w in words if w in terms and len(w) >= SIBLING_MIN_CHARS and _HAN_WORD.fullmatch(w)
              and tags.get(w, "x").startswith(_THING_OR_TIME) and not any(question.startswith(w, at) for at in asked_at)]
@@ -689,7 +684,8 @@ class EvidenceScorer:
             text, base = c.node.get_content(), int(meta["start"])
             # what a sentence may refer to: the document's title, its section, its name and the text before it
             title, before = earlier.get(meta["chunk_id"], ("", ""))
-            head = "\n".join(p for p in (title, before, meta.get("section", ""), str(meta.get("doc_name", ""))) if p)
+            looked_back = "\n".join(p for p in (title, before) if p)  # where the chunk's first sentence's referent is
+            head = "\n".join(p for p in (looked_back, meta.get("section", ""), str(meta.get("doc_name", ""))) if p)
             head_lower = head.lower()
             # what every sentence here is about, named or not: the document's title and the section's heading
             topic_lower = (title + "\n" + meta.get("section", "")).lower()
@@ -713,7 +709,7 @@ class EvidenceScorer:
                 # with a pronoun is about the sentence before
                 named = [here or term_in(t, topic_lower) for t, here in zip(terms, in_text)]
                 if refers_back(sentence):
-                    referent = previous_sentence("\n".join(p for p in (title, before) if p), text, a).lower()
+                    referent = previous_sentence(looked_back, text, a).lower()
                     named = [here or term_in(t, referent) for here, t in zip(named, terms)]
                 lexical, _ = weigh_found(terms, named, bm25)
                 in_sentence, _ = weigh_found(terms, in_text, weights)
