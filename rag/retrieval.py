@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import pickle
+import re
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class _Corpus:
     token_ids: dict[str, np.ndarray]
     vocab: Vocabulary
     bm25: BM25
-    format: int = 4  # bump when these fields change: caches pickled by older code are then ignored
+    format: int = 5  # bump when these fields change: caches pickled by older code are then ignored
 
     @cached_property
     def spans(self) -> dict[str, list[tuple[int, int, str]]]:
@@ -181,9 +182,12 @@ class CorpusCache:
                     chunks[cid] = (text, {k: meta[k] for k in _KEEP if k in meta})
                     fresh[cid] = meta[key].split(" ") if meta.get(key) else tokenize(text)
         titles = document_titles(chunks[cid] for cid in fresh)
+        common = lower_case_words(chunks[cid] for cid in fresh)
         for cid, tokens in fresh.items():
             text, meta = chunks[cid]
-            token_ids[cid] = vocab.encode(tokens + heading_tokens(text, meta, titles.get(meta["doc_id"], "")))
+            doc_id = meta["doc_id"]
+            inherited = heading_tokens(text, meta, titles.get(doc_id, ""), common.get(doc_id, frozenset()))
+            token_ids[cid] = vocab.encode(tokens + inherited)
         ids = list(chunks)
         bm25 = BM25.from_token_ids(ids, [token_ids[c] for c in ids], vocab)
         if self.store.generation() != generation:
@@ -207,13 +211,30 @@ def document_titles(chunks: Iterable[tuple[str, dict]]) -> dict[str, str]:
             if int(meta["start"]) == 0 and "\n" in text.strip() and (title := title_of(text))}
 
 
-def heading_tokens(text: str, meta: Mapping, title: str) -> list[str]:
+def lower_case_words(chunks: Iterable[tuple[str, dict]]) -> dict[str, frozenset[str]]:
+    """The words each document writes in lower case in its text: its common words ("meeting", "results"), as
+    opposed to the names it always capitalises ("Riverton", "Norvale")."""
+    words: dict[str, set[str]] = {}
+    for text, meta in chunks:
+        words.setdefault(meta["doc_id"], set()).update(_LOWER_WORD.findall(text))
+    return {doc_id: frozenset(found) for doc_id, found in words.items()}
+
+
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z][a-z]+(?![A-Za-z])")
+
+
+def heading_tokens(text: str, meta: Mapping, title: str, common: frozenset[str] = frozenset()) -> list[str]:
     """BM25 tokens a chunk inherits from the headings it sits under (its document's title, its section), when its
     own text does not hold them: a sentence deep in a report rarely repeats the report's subject ("Chief executive
-    Rachel Imbert said…" under "Norvale Foods Reports Third-Quarter Results"), and a question names it."""
+    Rachel Imbert said…" under "Norvale Foods Reports Third-Quarter Results"), and a question names it.
+
+    Only the names and numbers are lent, not the words the document writes in lower case (`common`): "Regular
+    Meeting Minutes" would otherwise give "meeting" to every chunk of the minutes, and for a question whose answer
+    BM25 cannot see (another language's document) they filled the top places. Text without letter case (Chinese)
+    lends every token."""
     section = str(meta.get("section", "")).strip()
     heads = dict.fromkeys(h for h in (title, section) if h and h not in text)
-    return [token for head in heads for token in tokenize(head)]
+    return [token for head in heads for token in tokenize(head) if token not in common]
 
 
 class HybridRetriever(BaseRetriever):

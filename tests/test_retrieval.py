@@ -176,3 +176,22 @@ def test_heading_tokens_are_the_title_and_section_a_chunk_does_not_hold():
     assert titles == {"w": "Harbor Valley Water Utility"}
     assert heading_tokens(*first, titles["w"]) == []  # the first chunk holds its title already
     assert heading_tokens(*later, titles["w"]) == ["harbor", "valley", "water", "utility", "rates"]
+
+
+def test_a_title_lends_its_names_not_the_words_its_document_writes_in_lower_case():
+    """"Regular Meeting Minutes" must not give "meeting" to every chunk of the minutes (a question about another
+    meeting would find them all); "Riverton" is a name the document always capitalises."""
+    from rag.retrieval import document_titles, heading_tokens, lower_case_words
+
+    first = ("Riverton City Council - Regular Meeting Minutes\n\nThe meeting was called to order.",
+             {"doc_id": "r", "start": 0})
+    later = ("Ms. Park was appointed to the Planning Commission.", {"doc_id": "r", "start": 90})
+    chinese = ("云州地铁5号线开通\n\n首日客流12万人次。", {"doc_id": "z", "start": 0})
+    chinese_later = ("二期工程预计2028年完工。", {"doc_id": "z", "start": 40})
+    chunks = [first, later, chinese, chinese_later]
+    titles, common = document_titles(chunks), lower_case_words(chunks)
+    assert "meeting" in common["r"] and "riverton" not in common["r"]
+    lent = heading_tokens(*later, titles["r"], common["r"])
+    assert "riverton" in lent and "council" in lent
+    assert "meeting" not in lent and "regular" in lent  # "regular" is never written in lower case there
+    assert heading_tokens(*chinese_later, titles["z"], common["z"]) == ["云州", "地铁", "5", "号线", "开通"]
