@@ -18,8 +18,8 @@ from llama_index.core.schema import NodeWithScore
 from rag.bm25 import BM25
 from rag.config import EvidenceSettings
 from rag.store import Store
-from rag.text import (CLOSES_SENTENCE, detect_lang, has_letters, refers_back, sentence_spans, squashed, title_of,
-                      tokenize, trim_span)
+from rag.text import (CLOSES_SENTENCE, detect_lang, english_lemmas, has_letters, refers_back, sentence_spans, squashed,
+                      title_of, tokenize, trim_span)
 
 # What kind of answer the question wants, and how to recognise it in a sentence. Each entry: (kind, how the question
 # asks for it, what fills it). Place and person are recognised by part-of-speech tags (see `fills`).
@@ -257,9 +257,7 @@ def _english_anchor(question: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _verb_lemmas(word: str) -> tuple[str, ...]:
-    from lemminflect import getAllLemmas
-
-    return tuple(getAllLemmas(word.lower()).get("VERB", ()))
+    return tuple(english_lemmas(word.lower()).get("VERB", ()))
 
 
 @lru_cache(maxsize=1024)
@@ -524,9 +522,7 @@ def _content_word(word: str) -> bool:
 def _parts_of_speech(word: str) -> frozenset[str]:
     """The parts of speech an English word form can have (lemminflect's bundled lexicon; no download): empty for a
     word it does not know, mostly a name."""
-    from lemminflect import getAllLemmas
-
-    return frozenset(getAllLemmas(word.lower()))
+    return frozenset(english_lemmas(word.lower()))
 
 
 def _names_thing(word: str, tags: set[str]) -> bool:

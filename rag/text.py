@@ -220,6 +220,15 @@ def detect_lang(text: str) -> str:
     return "zh" if cjk >= latin / 4 else "en"
 
 
+@lru_cache(maxsize=8192)
+def english_lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """The lemmas of an English word form by part of speech (lemminflect's bundled lexicon, no download: "ran" →
+    {"VERB": ("run",)}); empty for a word it does not know, mostly a name. Cached: callers must not change it."""
+    from lemminflect import getAllLemmas
+
+    return getAllLemmas(word)
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba

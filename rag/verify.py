@@ -18,7 +18,8 @@ from functools import lru_cache
 import numpy as np
 
 from rag.evidence import Evidence, stem
-from rag.text import NUMBER, REFUSAL, cjk_runs, detect_lang, english_stop_words, sentence_spans, tokenize
+from rag.text import (NUMBER, REFUSAL, cjk_runs, detect_lang, english_lemmas, english_stop_words, sentence_spans,
+                      tokenize)
 
 MARKER_OPENERS = "[【(（"
 # a citation marker as small models write it: [1], [1, 2], 【2】, (3), [编号2], [source 1]
@@ -229,9 +230,7 @@ def american(word: str) -> str:
 def word_forms(word: str) -> frozenset[str]:
     """What an English word can stand for when an answer rewords a source: its lemmas in any part of speech
     (lemminflect's bundled lexicon: "ran" → run, "theories" → theory), each in American spelling."""
-    from lemminflect import getAllLemmas
-
-    lemmas = {word} | {lemma.lower() for forms in getAllLemmas(word).values() for lemma in forms}
+    lemmas = {word} | {lemma.lower() for forms in english_lemmas(word).values() for lemma in forms}
     return frozenset(american(w) for w in lemmas)
 
 
