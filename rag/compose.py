@@ -83,6 +83,22 @@ def _split_chinese_pair(question: str) -> list[str] | None:
     return [prefix + item + tail for item in items]
 
 
+# "星禾的首席财务官和研发中心负责人是谁": two attributes of one owner, asked with one question word and no 分别; the
+# items follow the owner's 的, so no head is shared ("中国和美国的贸易额" puts 和 before the 的 and is one question)
+_OWNER_PAIR_ZH = re.compile(r"^(?P<owner>[^，,？?]*的)(?P<a>[^的，,、？?和与及]{2,})(?:和|与|以及|及)(?P<b>[^的，,、？?和与及]{2,}?)"
+                            r"(?P<rest>(?:是|为)?(?:谁|多少|几|什么|何时|哪)[^，,]*)$")
+# a question about both together: their relation, difference, sum or comparison
+_TOGETHER_ZH = re.compile(r"关系|区别|差别|差距|之间|相比|比较|哪个|哪一|更|共同|一起|合计|总共|一共|总和|加起来|同时")
+
+
+def _owner_pair(question: str) -> list[str] | None:
+    """"X的A和B是谁？" → ["X的A是谁？", "X的B是谁？"]: each attribute has its own value (a 分别 left unsaid)."""
+    m = _OWNER_PAIR_ZH.match(question.strip())
+    if not m or _TOGETHER_ZH.search(question):
+        return None
+    return [m["owner"] + item + m["rest"] for item in (m["a"], m["b"])]
+
+
 def _own_question(clause: str) -> bool:
     """A clause that asks something by itself: it ends with a question mark and names a topic of its own (a noun,
     a Latin word or a number, or two content words), not a request or a follow-up of the question before it."""
@@ -128,7 +144,7 @@ def split_question(question: str) -> list[str]:
         rest = _EACH_ZH.sub("", text[m.end():], count=1) if lang == "zh" else _EACH_EN.sub("", text[m.end():])
         suffix = m.group(3)
         return [_clean(text[:m.start()] + y + suffix + rest, lang) for y in (m.group(1), m.group(2))]
-    if lang == "zh" and (parts := _split_chinese_pair(text)):
+    if lang == "zh" and (parts := _split_chinese_pair(text) or _owner_pair(text)):
         return [_clean(p, lang) for p in parts]
     if lang == "en" and (m := _POSSESSIVES_EN.search(text)):  # "the men's and women's 100 m": one head, two owners
         return [_clean(text[:m.start()] + owner + text[m.end():], lang) for owner in (m.group(1), m.group(2))]

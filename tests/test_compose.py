@@ -47,6 +47,13 @@ from rag.evidence import Evidence, EvidenceSet
     ("公司今年推出了哪些新产品，分别在什么时候发布？", ["公司今年推出了哪些新产品？"]),
     ("Which programs did the club launch, and when did each start?", ["Which programs did the club launch?"]),
     ("随着形势变化，两国走近有哪两方面意涵？", ["随着形势变化，两国走近有哪两方面意涵？"]),
+    # two attributes after one owner's 的, one question word, 分别 left unsaid: each has its own value
+    ("星禾的首席财务官和研发中心负责人是谁？", ["星禾的首席财务官是谁？", "星禾的研发中心负责人是谁？"]),
+    ("这款手机的屏幕尺寸和电池容量是多少？", ["这款手机的屏幕尺寸是多少？", "这款手机的电池容量是多少？"]),
+    # but owners before a shared head, or both asked together, stay one question
+    ("中国和美国的贸易额是多少？", ["中国和美国的贸易额是多少？"]),
+    ("星禾的研发中心和生产基地之间的距离是多少？", ["星禾的研发中心和生产基地之间的距离是多少？"]),
+    ("该公司的员工和门店一共有多少？", ["该公司的员工和门店一共有多少？"]),
 ])
 def test_split_question(question, parts):
     assert split_question(question) == parts
