@@ -126,9 +126,6 @@ _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b", re.I)
 _APPROX = re.compile(r"\s*(?:余|多|来)")  # "3000余人", "3000多人": still a count of people
 _RANGE = re.compile(r"\s*(?:to|and|or|-|–|—|~|～|至|到)\s*(?=\d)", re.I)
 _EN_WORD = re.compile(r"(?:\s+|-)?([A-Za-z][A-Za-z']*)")
-# A number's subject followed by its verb ("a crowd of 6,400 attended", "41,000 loaves sold" is a noun first): a lone
-# past-tense word right after the number, before a function word or the end, says what happened, not what is counted.
-_PAST_VERB = re.compile(r"[a-z]{2,}ed|sold|won|came|went|left|made|paid|spent|grew|fell|rose|took|gave|ran|met")
 # Chinese units and measure words, longest first; one matched right after the number is its unit.
 _ZH_UNITS = sorted("""
     平方公里 平方千米 平方英里 平方米 立方米 公里 千米 英里 英尺 英寸 海里 厘米 毫米 米 公顷 亩 公斤 千克 斤 克 吨 升 毫升 千瓦 瓦 度
@@ -174,9 +171,20 @@ def _unit_at(text: str, pos: int) -> tuple[tuple[str, ...], int]:
             break
         words.append(word.lower())
         end = m.end()
-    if len(words) == 1 and _PAST_VERB.fullmatch(words[0]):  # "6,400 attended the meet": a verb, not what is counted
+    if len(words) == 1 and past_verb(words[0]):  # "6,400 attended the meet": a verb, not what is counted
         return (), pos
     return (("en", *words) if words else ()), end
+
+
+@lru_cache(maxsize=4096)
+def past_verb(word: str) -> bool:
+    """A verb's past tense or participle (lemminflect: "attended", "sold", "rose"). Right after a number, before a
+    function word or the end, such a word says what the number's subject did ("a crowd of 6,400 attended"), not what
+    is counted ("41,000 loaves sold" has its noun first)."""
+    from lemminflect import getInflection
+
+    return any(word in getInflection(lemma, tag) for lemma in english_lemmas(word).get("VERB", ())
+               for tag in ("VBD", "VBN"))
 
 
 def quantities(text: str) -> list[Quantity]:

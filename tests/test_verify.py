@@ -239,3 +239,15 @@ def test_an_english_answer_may_reword_its_source(question, answer, evidence):
 ])
 def test_a_reworded_english_answer_with_another_value_or_word_is_not_supported(question, answer, evidence):
     assert Verifier(None).support(answer, [english(evidence)], question) is None
+
+
+@pytest.mark.parametrize("text, unit", [
+    ("A crowd of 6,400 attended.", ()),  # what the subject did, not what is counted
+    ("Of the members, 310 voted.", ()),
+    ("Of the 40 bids, 12 won.", ()),  # an irregular past tense
+    ("a 3 speed gearbox", ("en", "speed", "gearbox")),  # "speed" ends in -ed but is no past tense
+])
+def test_a_past_tense_right_after_a_number_is_not_its_unit(text, unit):
+    from rag.verify import quantities
+
+    assert quantities(text)[-1].unit == unit
