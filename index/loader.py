@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
 
 class UnsupportedDocument(ValueError):
@@ -74,6 +74,33 @@ def pdf_to_text(data: bytes) -> str:
         raise UnsupportedDocument(f"not a readable PDF ({type(exc).__name__})") from exc
 
 
+def docx_to_text(data: bytes) -> str:
+    """A Word document's paragraphs and tables in reading order, a blank line between paragraphs (as in a text file,
+    so a heading stays a short line of its own and the chunker takes it for a section title); a table row becomes one
+    line, its cells joined by " | ", so a row's values stay together in one sentence."""
+    from io import BytesIO
+
+    try:
+        from docx import Document
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = Document(BytesIO(data))
+        blocks: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Paragraph):
+                blocks.append(block.text.strip())
+            elif isinstance(block, Table):
+                rows = [" | ".join(dict.fromkeys(c.text.strip() for c in row.cells if c.text.strip()))
+                        for row in block.rows]
+                blocks.append("\n".join(r for r in rows if r))
+    except ImportError as exc:  # pragma: no cover - python-docx is a declared dependency
+        raise UnsupportedDocument("Word support needs the python-docx package") from exc
+    except Exception as exc:
+        raise UnsupportedDocument(f"not a readable Word document ({type(exc).__name__})") from exc
+    return "\n\n".join(b for b in blocks if b) + "\n"
+
+
 def parse_document(name: str, data: bytes) -> str:
     """Extract the text of an uploaded or local file, by its extension."""
     suffix = Path(name).suffix.lower()
@@ -83,6 +110,8 @@ def parse_document(name: str, data: bytes) -> str:
         raise UnsupportedDocument("the file is empty")
     if suffix == ".pdf":
         text = pdf_to_text(data)
+    elif suffix == ".docx":
+        text = docx_to_text(data)
     else:
         text = decode_text(data)
         if suffix in (".html", ".htm"):

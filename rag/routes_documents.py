@@ -47,7 +47,7 @@ async def read_upload(file: UploadFile, max_upload_mb: float) -> tuple[str, str]
                         415: {"model": ErrorResponse, "description": "Unsupported file type."},
                         422: {"model": ValidationErrorResponse, "description": "Empty or undecodable file."}})
 async def add_document(services: AppServices, file: list[UploadFile] = File(..., description=(
-        ".txt, .md, .html or .pdf; UTF-8 or GB18030 text. Several `file` parts index them together "
+        ".txt, .md, .html, .pdf or .docx; UTF-8 or GB18030 text. Several `file` parts index them together "
         "(one commit) and answer a summary with each file's result; bad files are listed, not indexed."))):
     from index.ingest import index_documents
 

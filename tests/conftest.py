@@ -148,3 +148,21 @@ def server_factory():
     yield start
     for proc in procs:
         stop_server(proc)
+
+
+def word_document() -> bytes:
+    from io import BytesIO
+
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading("年假规定", level=1)
+    doc.add_paragraph("员工入职满五年后享有15天带薪年假。")
+    table = doc.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Branch", "Visits"), ("Westside", "41,200")]):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    doc.add_paragraph("Leave must be approved in advance.")
+    out = BytesIO()
+    doc.save(out)
+    return out.getvalue()

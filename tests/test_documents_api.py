@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from conftest import word_document
 from fastapi.testclient import TestClient
 
 from index.ingest import index_paths
@@ -61,6 +62,16 @@ def test_html_upload(client):
     assert client.get(f"/api/documents/{r.json()['doc_id']}").json()["text"] == "标题\n东京塔高333米。\n"
 
 
+def test_word_upload_is_answered_from_its_table(client):
+    r = _upload(client, "leave.docx", word_document())
+    assert r.status_code == 201
+    text = client.get(f"/api/documents/{r.json()['doc_id']}").json()["text"]
+    assert "Westside | 41,200" in text
+    body = client.post("/api/ask", json={"question": "员工入职满五年后有多少天带薪年假？", "backend": "extractive"}).json()
+    assert not body["refused"] and "15" in body["answer"]
+    assert all(text[c["start"]:c["end"]] == c["text"] for c in body["citations"] if c["doc_id"] == r.json()["doc_id"])
+
+
 @pytest.mark.parametrize("name,data,status", [
     ("empty.txt", b"", 422),
     ("binary.txt", bytes(range(256)) * 4, 422),
@@ -69,6 +80,7 @@ def test_html_upload(client):
     ("dir/file.txt", b"text", 400),
     ("tool.exe", b"MZ....", 415),
     ("fake.pdf", b"this is not a pdf", 422),
+    ("fake.docx", b"PK\x03\x04 not a zip", 422),
     ("spaces.txt", b"   \n\t ", 422),
 ])
 def test_bad_uploads_get_clear_4xx_and_change_nothing(client, name, data, status):

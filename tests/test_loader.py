@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import word_document
 
 from index.loader import UnsupportedDocument, load_file, parse_document
 
@@ -45,8 +46,15 @@ def test_pdf_text_is_extracted():
     assert parse_document("memo.pdf", minimal_pdf("Annual leave is 15 days.")).strip() == "Annual leave is 15 days."
 
 
+def test_word_text_keeps_paragraphs_headings_and_table_rows_in_order():
+    text = parse_document("leave.docx", word_document())
+    assert text == ("年假规定\n\n员工入职满五年后享有15天带薪年假。\n\nBranch | Visits\nWestside | 41,200\n\n"
+                    "Leave must be approved in advance.\n")
+
+
 @pytest.mark.parametrize("name, data, message", [
-    ("notes.docx", b"PK\x03\x04", "unsupported file type .docx"),
+    ("notes.doc", b"\xd0\xcf\x11\xe0", "unsupported file type .doc"),
+    ("notes.docx", b"PK\x03\x04", "not a readable Word document"),
     ("README", b"text", "unsupported file type (none)"),
     ("empty.txt", b"", "the file is empty"),
     ("blank.md", b" \n\t\n", "contains no text"),

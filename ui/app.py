@@ -24,7 +24,7 @@ from ui.signin import ADMIN, USER, Sessions
 
 log = logging.getLogger(__name__)
 
-UPLOAD_LABEL = "拖入或点击上传（可多个） · Drop or click to add files (.txt .md .html .pdf, several at once)"
+UPLOAD_LABEL = "拖入或点击上传（可多个） · Drop or click to add files (.txt .md .html .pdf .docx, several at once)"
 REFUSED_BADGE = "**未在文档中找到答案 · Not in the documents**"
 
 CSS = """
@@ -149,8 +149,8 @@ def render_answer(response: AskResponse) -> str:
     return body
 
 
-NO_DOCS_HINT = ("还没有文档：在左侧「文档」面板拖入 .txt .md .html .pdf 文件即可提问。  \n"
-                "No documents yet: drop .txt, .md, .html or .pdf files on the Documents panel, then ask.")
+NO_DOCS_HINT = ("还没有文档：在左侧「文档」面板拖入 .txt .md .html .pdf .docx 文件即可提问。  \n"
+                "No documents yet: drop .txt, .md, .html, .pdf or .docx files on the Documents panel, then ask.")
 NO_EXAMPLES_HINT = "可以问任何关于已添加文档的问题。 · Ask anything about the documents you added."
 
 

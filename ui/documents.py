@@ -61,8 +61,8 @@ def added_time(seconds: float) -> str:
 
 def table_html(docs: list[dict[str, Any]]) -> str:
     if not docs:
-        return ('<div class="empty" id="no-docs">还没有文档。把 .txt .md .html .pdf 文件拖到上面上传（可一次多个）。<br>'
-                "No documents yet: drop .txt, .md, .html or .pdf files above (several at once), "
+        return ('<div class="empty" id="no-docs">还没有文档。把 .txt .md .html .pdf .docx 文件拖到上面上传（可一次多个）。<br>'
+                "No documents yet: drop .txt, .md, .html, .pdf or .docx files above (several at once), "
                 "or run <code>rag index PATH</code>.</div>")
     rows = "".join(
         f'<div class="doc" data-doc="{html.escape(d["doc_id"])}"><div class="doc-name">{html.escape(d["name"])}</div>'
