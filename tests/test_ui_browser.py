@@ -225,11 +225,11 @@ def test_upload_ask_read_the_whole_source_delete_then_refused(own_page, files):
 def test_a_rejected_file_shows_the_servers_reason_and_the_list_is_unchanged(own_page, files):
     page = own_page
     before = listed(page)
-    status = upload(page, [files("empty.txt", ""), files("notes.docx", b"PK\x03\x04 not ours"),
+    status = upload(page, [files("empty.txt", ""), files("notes.doc", b"\xd0\xcf\x11\xe0 not ours"),
                            files("big.txt", "长" * int(UPLOAD_LIMIT_MB * 1024 * 1024))])
     lines = {line.split(":")[0].strip("✗ "): line for line in status.splitlines()}
     assert "empty" in lines["empty.txt"] and "422" in lines["empty.txt"]
-    assert "unsupported file type" in lines["notes.docx"] and "415" in lines["notes.docx"]
+    assert "unsupported file type" in lines["notes.doc"] and "415" in lines["notes.doc"]
     assert f"larger than {UPLOAD_LIMIT_MB:g} MB" in lines["big.txt"] and "413" in lines["big.txt"]
     assert page.locator("#upload-status .up-no").count() == 3
     assert listed(page) == before
