@@ -31,6 +31,10 @@ _ASKS = [
                 r"|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|\b(?:morning|afternoon|evening|night|noon|midnight|"
                 r"week|month|year|day|spring|summer|autumn|fall|winter|today|yesterday|tomorrow|ago|later|before|after|"
                 r"during|since|until|century|decade)s?\b", re.I)),
+    # a time of day ("几点开始", "what time does it start"): a date does not give it
+    ("clock", re.compile(r"几点|什么时刻|\bwhat time\b(?! of (?:the )?(?:year|month))", re.I),
+     re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|[一二两三四五六七八九十\d]+\s*点|[上下]午|早上|早晨|晚上|中午|凌晨|傍晚"
+                r"|\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.?m\b\.?|p\.?m\b\.?)|\bo'clock\b|\bnoon\b|\bmidnight\b", re.I)),
     ("year", re.compile(r"哪一?年|何年|\bwhat year\b|\bwhich year\b|\bwhich years\b|\bwhat years\b|\bin what year\b", re.I),
      re.compile(r"(?<!\d)\d{4}(?!\d)")),
     ("ordinal", re.compile(r"第几|哪一个|\bwhich (?:place|rank)\b", re.I),

@@ -31,6 +31,8 @@ def test_the_pair_is_question_language_then_source_language():
     ("英国哪一年正式加入CPTPP？", ["year"]), ("Which year did the UK join?", ["year"]),
     ("日本外务大臣是谁？", ["person"]), ("会议在哪里举行？", ["place"]), ("有多少人参加？", ["number"]),
     ("How tall is Tokyo Tower?", []), ("快煮模式需要多长时间？", ["duration"]), ("扩容需要多久？", ["duration"]),
+    ("运动会几点开始？", ["clock"]), ("What time does the concert start?", ["clock"]),
+    ("At what time of year do geese migrate?", []), ("运动会什么时候开始？", ["date"]),
 ])
 def test_asked_types(question, kinds):
     assert asked_types(question) == kinds
@@ -51,6 +53,15 @@ def test_a_duration_is_a_count_with_a_unit_of_time():
     assert fills("duration", "快煮模式约28分钟即可完成。", question)
     assert fills("duration", "扩容一次需要约两小时。", question)
     assert not fills("duration", "内置16种烹饪模式，包括快煮。", question)  # a count, but of modes
+
+
+def test_a_time_of_day_is_not_given_by_a_date():
+    question = "运动会几点开始？"
+    assert fills("clock", "运动会于上午九点在田径场开幕。", question)
+    assert fills("clock", "The concert begins at 7 p.m. in the hall.", "What time does the concert start?")
+    assert fills("clock", "家长会定于周五14:30举行。", question)
+    assert not fills("clock", "运动会定于4月18日至19日在学校田径场举行。", question)
+    assert not fills("clock", "The concert is on May 3.", "What time does the concert start?")
 
 
 def test_a_sentence_fills_the_asked_kind_only_with_a_value_the_question_does_not_give():
