@@ -428,9 +428,34 @@ def about_else(question: str, evidence: Evidence) -> str:
     asked_ord = _ordinals(question)
     if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
         return "the evidence is about another occurrence"
+    if other := code_sibling(question, evidence):
+        return f"the evidence is about {other[0]}, not {other[1]}"
     if detect_lang(question) == evidence.lang and (other := sibling(question, evidence)):
         return f"the evidence is about {other[0]}, not {other[1]}"
     return ""
+
+
+# a model or product code: letters then digits ("A3", "K2", "F3", "RTX4090"), as documents name sibling products
+_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,4})-?(\d{1,4})(?![0-9])")
+
+
+def code_sibling(question: str, evidence: Evidence) -> tuple[str, str] | None:
+    """(the sibling code, the asked one) when the question names a code ("清风A3") that the sentence and its section
+    heading lack while they name another code of the same letters ("A5"), or None. A title often names both
+    siblings ("清风A3与清风A5对比") while each section is about one, so the section decides, not the title; a
+    sentence that does not name its subject ("它的滤网可使用12个月") is about its section's code."""
+    asked = {(m[1].upper(), m[2]) for m in _CODE.finditer(question)}
+    if not asked:
+        return None
+    scope = evidence.text + "\n" + evidence.section
+    named = {(m[1].upper(), m[2]) for m in _CODE.finditer(scope)}
+    for letters, digits in sorted(asked):
+        if (letters, digits) in named:
+            continue
+        other = next((f"{a}{b}" for a, b in sorted(named) if a == letters and (a, b) not in asked), None)
+        if other:
+            return other, f"{letters}{digits}"
+    return None
 
 
 _HAN_WORD = re.compile(r"[\u3400-\u9fff]{2,}")

@@ -86,3 +86,21 @@ def test_a_sibling_whose_modifier_is_inside_a_question_word_is_still_a_sibling()
     men = next(e for e in evidence.ranked if e.text.startswith("Daniel"))
     assert men.about_else and "men race" in men.about_else
     assert evidence.ranked[0].text.startswith("Lena Kessler")
+
+
+def test_a_sentence_under_a_siblings_section_is_about_that_sibling_code():
+    """"清风A3的滤网可以使用多长时间" over "它的滤网可使用12个月" under the heading 清风A5 (the title names both): the
+    sentence is about the A5; under the A3's own heading, or naming the A3 itself, it is not."""
+    from rag.evidence import Evidence, about_else, code_sibling
+
+    def ev(text, section):
+        return Evidence("d", "c", 0, len(text), text, section, 0.5, 0.5, 0.5, 0, context="两款对比：清风A3与清风A5\n" + section)
+
+    asked = "清风A3的滤网可以使用多长时间？"
+    assert code_sibling(asked, ev("它的滤网可使用12个月。", "清风A5")) == ("A5", "A3")
+    assert "A5" in about_else(asked, ev("它的滤网可使用12个月。", "清风A5"))
+    assert code_sibling(asked, ev("它的滤网可使用12个月。", "清风A3")) is None
+    assert code_sibling(asked, ev("卧室较小的家庭可选择A3，客厅更适合A5。", "选购建议")) is None
+    assert code_sibling("清风A5的滤网能用多久？", ev("它的滤网可使用12个月。", "清风A5")) is None
+    assert code_sibling("What does the K2 cost?", ev("The K5 costs $199.", "")) == ("K5", "K2")
+    assert code_sibling("What does the K2 cost?", ev("The T5 costs $199.", "")) is None  # other letters: not a sibling
