@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from rag.backends.base import Draft
 from rag.compose import with_continuations
 from rag.config import GroundingSettings
-from rag.evidence import (Evidence, EvidenceSet, anchor, asked_types, contradiction, fills, key_terms, names_anchor,
-                          term_in, term_weights, weighted_coverage)
+from rag.evidence import (Evidence, EvidenceSet, anchor, asked_for, asked_types, contradiction, fills, key_terms,
+                          names_anchor, term_in, term_weights, weighted_coverage)
 from rag.judge import Extraction
 from rag.text import squashed, title_of
 from rag.verify import new_content, strip_markers
@@ -102,8 +102,11 @@ class GroundingPolicy:
         # the word the asked value hangs on (the event a "when" asks about, the role a "who" asks for): a quote that
         # gives a value of the asked kind without it gives another event's or role's (开工 for 竣工); a sentence about
         # something else (a sibling, another year) names it for another thing and does not count
+        # (or the noun its question word carries, which says the same thing more exactly: "英国方面代表是哪两位大臣"
+        # is answered by a sentence naming the 大臣 without calling them 代表)
         if evidence.pair in s.anchor_pairs and (word := anchor(question)) \
-                and not any(names_anchor(word, e.text) for e in evidence.selected() if not e.about_else):
+                and not any(names_anchor(w, e.text) for w in (word, *asked_for(question))
+                            for e in evidence.selected() if not e.about_else):
             return Verdict(False, "key_term_missing", f"no selected sentence names “{word}”, what the asked value "
                                                       "hangs on")
         kinds = asked_types(question)

@@ -92,10 +92,20 @@ START_EN = "Work on the eastern tram extension is scheduled to start in 2029."
     ("When will the eastern tram extension be completed?", START_EN, "en", "key_term_missing: no selected sentence "
                                                                         "names “completed”, what the asked value hangs on"),
     ("When will work on the eastern tram extension start?", START_EN, "en", "answer"),
+    # the noun the question word carries says what is asked more exactly than the role before it
 ])
 def test_a_value_of_another_event_is_refused(question, sentence, lang, expected):
     doc = ZH_DOC if lang == "zh" else EN_DOC
     assert _decide(question, doc, sentence, lang, ["zh-zh", "en-en"]) == expected
+
+
+def test_the_noun_the_question_word_carries_may_stand_for_the_role_before_it():
+    """"英国方面代表是哪两位大臣" is answered by a sentence naming the 大臣 without calling them 代表."""
+    doc = "日英经济对话\n英国外交大臣拉米、商业和贸易大臣雷诺兹出席了首次会议。会议在东京举行。"
+    question = "出席首次会议的英国方面代表是哪两位大臣？"
+    assert anchor(question) == "代表" and asked_for(question) == {"大臣"}
+    assert _decide(question, doc, "英国外交大臣拉米、商业和贸易大臣雷诺兹出席了首次会议。", "zh", ["zh-zh"]) == "answer"
+    assert _decide(question, doc, "会议在东京举行。", "zh", ["zh-zh"]).startswith("key_term_missing")
 
 
 def test_only_the_checked_pairs_refuse_for_it():
