@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from rag.backends.base import Draft
 from rag.compose import with_continuations
 from rag.config import GroundingSettings
-from rag.evidence import (Evidence, EvidenceSet, anchor, asked_types, contradiction, fills, key_terms, names_anchor,
+from rag.evidence import (Evidence, EvidenceSet, anchor, asked_types, contradiction, fills, key_terms, named_apart,
+                          names_anchor,
                           term_in, term_weights, weighted_coverage)
 from rag.judge import Extraction
 from rag.text import squashed, title_of
@@ -106,6 +107,10 @@ class GroundingPolicy:
                 and not any(names_anchor(word, e.text) for e in evidence.selected() if not e.about_else):
             return Verdict(False, "key_term_missing", f"no selected sentence names “{word}”, what the asked value "
                                                       "hangs on")
+        # a term the document names, but elsewhere than with the best sentence's value: that value is another thing's
+        if evidence.pair in s.apart_pairs and (apart := named_apart(question, evidence)):
+            return Verdict(False, "key_term_missing", f"the best sentence lacks “{apart[0]}”, which its document names "
+                                                      f"apart from it: “{apart[1].text[:60]}”")
         kinds = asked_types(question)
         if s.check_types and kinds:
             chosen = evidence.selected()
