@@ -15,6 +15,9 @@ of evals/datasets (see evals/README.md):
   and, where the pair is in `Settings.grounding.anchor_pairs`, when no selected sentence (about the asked thing)
   names the word the asked value hangs on (rag/evidence.py `anchor`: the event a "when" asks the date of, the role a
   "who" asks for: "什么时候竣工" over "…计划于2026年3月开工");
+  and, where the pair is in `apart_pairs`, when the best sentence lacks the question's most specific term while a
+  later sentence of its document names it apart (rag/evidence.py `named_apart`: "西院区" asked, the figure given is
+  东院区's, and 西院区 is named further on with other figures);
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
   English question is negated and the evidence only affirms; or a sentence about something else (demoted below the
   free ones) covers more of the key terms than the best free one by more than `else_margin` (it was the match);
