@@ -312,6 +312,7 @@ class Evidence:
     missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, heaviest first
     lang: str = "zh"
     about_else: str = ""  # why the sentence is about something else than the question asks (`about_else`), or ""
+    topic: str = field(default="", repr=False, compare=False)  # its document's title and its section heading
 
 
 @dataclass
@@ -469,6 +470,11 @@ def about_else(question: str, evidence: Evidence) -> str:
     asked = set(_YEAR.findall(question))
     if asked and not any(y in around for y in asked) and set(_YEAR.findall(around)) - asked:
         return "the evidence is about another year"
+    # a year its title or heading sets, when the sentence does not name the asked one itself: a year in the text
+    # before is then a comparison ("比2024年的641公斤提高31公斤" under "…2025年秋粮…"), not what the next sentence is about
+    framed = set(_YEAR.findall(evidence.topic))
+    if asked and framed and not framed & asked and not any(y in evidence.text for y in asked):
+        return "the evidence is about another year (its title's)"
     asked_ord = _ordinals(question)
     if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
         return "the evidence is about another occurrence"
@@ -773,6 +779,7 @@ class EvidenceScorer:
                     score *= self.heading_penalty
                 ev = Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence, meta.get("section", ""),
                               score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang)
+                ev.topic = title + "\n" + meta.get("section", "")
                 # a sentence about another year, occurrence or sibling thing ranks below every sentence free of it
                 # (so the policy, reading the best, refuses for it only when none is left), and its score is cut so
                 # that it is not selected beside a free best sentence
