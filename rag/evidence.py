@@ -314,6 +314,7 @@ class Evidence:
     missing: list[str] = field(default_factory=list, compare=False)  # key terms absent from both, heaviest first
     lang: str = "zh"
     about_else: str = ""  # why the sentence is about something else than the question asks (`about_else`), or ""
+    topic: str = field(default="", repr=False, compare=False)  # its document's title and its section heading
 
 
 @dataclass
@@ -326,6 +327,7 @@ class EvidenceSet:
     strong: bool = False  # the policy found the evidence strong enough to overrule a model refusal
     judged: float | None = None  # the answerability judge's P(the evidence states the answer), when asked
     listed: list[Evidence] | None = None  # a list the best sentence introduces, with its items (rag/compose.py)
+    idf: dict[str, float] = field(default_factory=dict)  # each key term's IDF over the index (how specific it is)
 
     def selected(self, max_sentences: int = 3, ratio: float = 0.85) -> list[Evidence]:
         """The best sentence plus close runners-up (list answers span sentences), in document order."""
@@ -339,6 +341,51 @@ class EvidenceSet:
     def pair(self) -> str:
         """Question language, then source language: zh-zh, en-en, en-zh, zh-en."""
         return f"{self.lang}-{self.ranked[0].lang if self.ranked else self.lang}"
+
+
+def named_apart(question: str, evidence: EvidenceSet) -> tuple[str, Evidence] | None:
+    """A key term the best sentence and what it refers back to lack, which another retrieved sentence of the same
+    document names apart from what the best sentence says: (the term, that sentence), or None. A document that names
+    the asked thing elsewhere but not with the best sentence's value gives that value for another thing ("西院区"
+    asked; the 急诊量 sentence is about 东院区, and 西院区 is named two sentences on, with other figures). A sentence
+    that names the term and, in its own words, everything the best sentence's own words cover of the question may
+    state the answer (it ranked lower), so then there is none. Its own words, not its context: the text before a
+    sentence may hold the sibling's figure it follows. Only a sentence after the best one: a name before it, beyond
+    the text it refers back to, is more often what the document is about (the company a notice opens with, the
+    holiday a section is about), and the best sentence is about it too. And only one that shares a word of the
+    question with the best sentence (全年, 洪峰): both speak of the asked matter, each of its own thing; a line that
+    only names the term (a notice's signature, "恒泰精密制造股份有限公司 行政人事部") says nothing apart."""
+    if not evidence.ranked:
+        return None
+    best = evidence.ranked[0]
+    terms = key_terms(question)
+    weights = term_weights(question, terms)
+    said = best.text.lower()
+    asked = asked_for(question)
+    names = {w.lower() for w in _LATIN_WORD.findall(question)[1:] if w[:1].isupper()}  # not the question's first word
+    lacking = [t for t in best.missing if _names_apart(t, weights.get(t, 0), asked, t in names)]
+    covered = [t for t in terms if weights.get(t, 0) > 0 and term_in(t, said)]
+    if evidence.idf:  # only the question's most specific words: a common one ("课程", "国际") is phrasing, not a thing
+        most = max((evidence.idf.get(t, 0.0) for t in covered), default=0.0)
+        lacking = [t for t in lacking if evidence.idf.get(t, 0.0) >= most]
+    for term in lacking:
+        holders = [e for e in evidence.ranked[1:] if e.doc_id == best.doc_id and e.start > best.start
+                   and term_in(term, e.text.lower()) and any(term_in(t, e.text.lower()) for t in covered)]
+        if holders and not any(all(term_in(t, e.text.lower()) for t in covered) for e in holders):
+            return term, holders[0]
+    return None
+
+
+def _names_apart(term: str, weight: float, asked: set[str], capitalised: bool) -> bool:
+    """Whether a key term names a thing that sets one part of a topic apart from another (a place, a branch, a phase,
+    a year): a word that names a thing (weight 1: a Chinese noun, name, numeral or time word), in English a number or
+    a name (capitalised in the question: "Pine Hollow"). An English common noun is most often the asked attribute,
+    which the answer states as a value ("What was the Norman religion?" answered by "Catholic"; squad_en
+    calibration), verbs and adjectives are rephrased ("won" told as "going to"), and the noun a question word asks for
+    ("哪三个目标") is answered by any instance, named or not."""
+    if weight < 1 or any(term == a or term.startswith(a) for a in asked):
+        return False
+    return not _LATIN_TOKEN.match(term) or capitalised
 
 
 def _names(text: str, kind: str) -> set[str]:
@@ -425,6 +472,11 @@ def about_else(question: str, evidence: Evidence) -> str:
     asked = set(_YEAR.findall(question))
     if asked and not any(y in around for y in asked) and set(_YEAR.findall(around)) - asked:
         return "the evidence is about another year"
+    # a year its title or heading sets, when the sentence does not name the asked one itself: a year in the text
+    # before is then a comparison ("比2024年的641公斤提高31公斤" under "…2025年秋粮…"), not what the next sentence is about
+    framed = set(_YEAR.findall(evidence.topic))
+    if asked and framed and not framed & asked and not any(y in evidence.text for y in asked):
+        return "the evidence is about another year (its title's)"
     asked_ord = _ordinals(question)
     if asked_ord and not asked_ord & _ordinals(around) and _ordinals(evidence.text) - asked_ord:
         return "the evidence is about another occurrence"
@@ -699,6 +751,7 @@ class EvidenceScorer:
             return result
         terms = key_terms(question)
         weights = term_weights(question, terms)
+        result.idf = {t: bm25.idf(t) for t in terms}
         q_vec = np.asarray(self.embedder.get_query_embedding(question), dtype=np.float32)
         vectors = _sentences_of(self.store, chunks)
         kinds = [k for k in asked_types(question) if k not in ("person", "place")]
@@ -751,6 +804,7 @@ class EvidenceScorer:
                     score *= self.heading_penalty
                 ev = Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence, meta.get("section", ""),
                               score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang)
+                ev.topic = title + "\n" + meta.get("section", "")
                 # a sentence about another year, occurrence or sibling thing ranks below every sentence free of it
                 # (so the policy, reading the best, refuses for it only when none is left), and its score is cut so
                 # that it is not selected beside a free best sentence

@@ -15,6 +15,9 @@ of evals/datasets (see evals/README.md):
   and, where the pair is in `Settings.grounding.anchor_pairs`, when no selected sentence (about the asked thing)
   names the word the asked value hangs on (rag/evidence.py `anchor`: the event a "when" asks the date of, the role a
   "who" asks for: "什么时候竣工" over "…计划于2026年3月开工");
+  and, where the pair is in `apart_pairs`, when the best sentence lacks the question's most specific term while a
+  later sentence of its document names it apart (rag/evidence.py `named_apart`: "西院区" asked, the figure given is
+  东院区's, and 西院区 is named further on with other figures);
 - `contradiction`: the question names a year that the evidence lacks while the evidence names another, or an
   English question is negated and the evidence only affirms; or a sentence about something else (demoted below the
   free ones) covers more of the key terms than the best free one by more than `else_margin` (it was the match);
@@ -46,7 +49,7 @@ from rag.backends.base import Draft
 from rag.compose import with_continuations
 from rag.config import GroundingSettings
 from rag.evidence import (Evidence, EvidenceSet, anchor, asked_for, asked_types, contradiction, fills, key_terms,
-                          names_anchor, term_in, term_weights, weighted_coverage)
+                          named_apart, names_anchor, term_in, term_weights, weighted_coverage)
 from rag.judge import Extraction
 from rag.text import squashed, title_of
 from rag.verify import new_content, strip_markers
@@ -109,6 +112,10 @@ class GroundingPolicy:
                             for e in evidence.selected() if not e.about_else):
             return Verdict(False, "key_term_missing", f"no selected sentence names “{word}”, what the asked value "
                                                       "hangs on")
+        # a term the document names, but elsewhere than with the best sentence's value: that value is another thing's
+        if evidence.pair in s.apart_pairs and (apart := named_apart(question, evidence)):
+            return Verdict(False, "key_term_missing", f"the best sentence lacks “{apart[0]}”, which its document names "
+                                                      f"apart from it: “{apart[1].text[:60]}”")
         kinds = asked_types(question)
         if s.check_types and kinds:
             chosen = evidence.selected()

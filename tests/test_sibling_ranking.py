@@ -104,3 +104,28 @@ def test_a_sentence_under_a_siblings_section_is_about_that_sibling_code():
     assert code_sibling("清风A5的滤网能用多久？", ev("它的滤网可使用12个月。", "清风A5")) is None
     assert code_sibling("What does the K2 cost?", ev("The K5 costs $199.", "")) == ("K5", "K2")
     assert code_sibling("What does the K2 cost?", ev("The T5 costs $199.", "")) is None  # other letters: not a sibling
+
+
+def _score_under(question: str, text: str, section: str):
+    meta = {"doc_id": "d", "doc_name": "d.txt", "chunk_id": "d:0", "start": 0, "end": len(text), "section": section}
+    nodes = [NodeWithScore(node=TextNode(id_="d:0", text=text, metadata=meta), score=1.0)]
+    bm25 = BM25.build(["d:0", "x:0"], [text, "An unrelated passage about tides and harbours."])
+    return EvidenceScorer(NoSentenceVectors(), ZeroEmbedder()).score(question, nodes, bm25)
+
+
+def test_a_year_in_the_text_before_is_a_comparison_under_a_heading_of_another_year():
+    """The heading sets 2025; "比2024年的…" before the maize sentence compares, it does not make it about 2024."""
+    question = "禾丰农场2024年玉米平均亩产是多少？"
+    text = "水稻平均亩产672公斤，比2024年的641公斤提高31公斤。玉米平均亩产705公斤。"
+    evidence = _score_under(question, text, "禾丰农场2025年秋粮收获")
+    maize = next(e for e in evidence.ranked if e.text.startswith("玉米"))
+    assert "another year" in maize.about_else
+    rice = next(e for e in evidence.ranked if e.text.startswith("水稻"))
+    assert not rice.about_else  # it names the asked year itself
+
+
+def test_a_sentence_under_a_heading_of_the_asked_year_is_free():
+    question = "禾丰农场2025年玉米平均亩产是多少？"
+    text = "水稻平均亩产672公斤，比2024年的641公斤提高31公斤。玉米平均亩产705公斤。"
+    evidence = _score_under(question, text, "禾丰农场2025年秋粮收获")
+    assert evidence.ranked[0].text.startswith("玉米") and not evidence.ranked[0].about_else
