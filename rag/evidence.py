@@ -363,7 +363,10 @@ def named_apart(question: str, evidence: EvidenceSet) -> tuple[str, Evidence] | 
     said = best.text.lower()
     asked = asked_for(question)
     names = {w.lower() for w in _LATIN_WORD.findall(question)[1:] if w[:1].isupper()}  # not the question's first word
-    lacking = [t for t in best.missing if _names_apart(t, weights.get(t, 0), asked, t in names)]
+    # the role the question names before its question word is said more exactly by the noun that word carries, when
+    # the best sentence names that noun ("英国方面代表是哪两位大臣" over a sentence naming the two 大臣)
+    restated = anchor(question) if any(term_in(n, said) for n in asked) else ""
+    lacking = [t for t in best.missing if t != restated and _names_apart(t, weights.get(t, 0), asked, t in names)]
     covered = [t for t in terms if weights.get(t, 0) > 0 and term_in(t, said)]
     if evidence.idf:  # only the question's most specific words: a common one ("课程", "国际") is phrasing, not a thing
         most = max((evidence.idf.get(t, 0.0) for t in covered), default=0.0)

@@ -110,3 +110,16 @@ def test_a_verb_the_best_sentence_rephrases_is_not_a_thing_named_apart():
     assert "won" in best.missing
     assert named_apart(q, _set(q, [best, other], "en")) is None  # "won" told as "went to"
     assert _decide(q, [best, other], "en") == "answer"
+
+
+def test_a_role_the_question_words_noun_restates_is_not_named_apart():
+    """"英国方面代表是哪两位大臣": the best sentence names the two 大臣 without calling them 代表, and a later sentence
+    of the document ("日英两国代表在本次会议中指出…") uses 代表 for the meeting's delegates in general."""
+    doc = ("3月7日,英国外交大臣拉米、商业和贸易大臣雷诺兹在东京出席首次会议。"
+           "日英两国代表在本次会议中指出,国际经济秩序正面临挑战。")
+    best = "3月7日,英国外交大臣拉米、商业和贸易大臣雷诺兹在东京出席首次会议。"
+    later = "日英两国代表在本次会议中指出,国际经济秩序正面临挑战。"
+    q = "出席首次会议的英国方面代表是哪两位大臣？"
+    assert named_apart(q, _set(q, [_ev(q, doc, best, 0.9), _ev(q, doc, later, 0.5)])) is None
+    q = "出席首次会议的英国方面代表是谁？"  # no noun after the question word: 代表 stays the asked role
+    assert named_apart(q, _set(q, [_ev(q, doc, best, 0.9), _ev(q, doc, later, 0.5)]))[0] == "代表"
