@@ -259,6 +259,31 @@ def units_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return bool(set().union(*map(_forms, a[1:])) & set().union(*map(_forms, b[1:])))
 
 
+# what a count question counts: "how many homes", "多少人次" / "几个" (a measure word of _ZH_UNITS)
+_COUNTED_EN = re.compile(r"\bhow many\s+([a-z]+)", re.I)
+_COUNTED_ZH = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,4})")
+
+
+def counted_unit(question: str) -> tuple[str, ...]:
+    """The unit a count question counts in ("How many homes…" → ("en", "homes"); "多少人次" → ("zh", "人次")), or ()."""
+    if m := _COUNTED_EN.search(question):
+        return ("en", m.group(1).lower())
+    if m := _COUNTED_ZH.search(question):
+        unit, _ = _unit_at(m.group(1), 0)
+        return unit if unit[:1] == ("zh",) else ()
+    return ()
+
+
+def counts_other(question: str, answer: str) -> bool:
+    """An answer to a count question whose numbers all count something else: "How many homes…" answered by "14,600
+    acres", "多少人次" by "36.2米". Numbers without a written unit, or in the other language, are not judged."""
+    asked = counted_unit(question)
+    if not asked:
+        return False
+    units = [q.unit for q in quantities(answer) if q.unit and not q.year]
+    return bool(units) and not any(units_agree(asked, u) for u in units)
+
+
 def _same_value(x: float, y: float) -> bool:
     return abs(x - y) <= 1e-9 * max(abs(x), abs(y), 1.0)
 

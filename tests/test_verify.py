@@ -251,3 +251,19 @@ def test_a_past_tense_right_after_a_number_is_not_its_unit(text, unit):
     from rag.verify import quantities
 
     assert quantities(text)[-1].unit == unit
+
+
+@pytest.mark.parametrize("question, answer, other", [
+    ("How many homes has the Cedar Ridge fire destroyed?", "14,600 acres", True),  # the fire's area, not its homes
+    ("How many homes has the Cedar Ridge fire destroyed?", "37 homes.", False),
+    ("How many people attended?", "6,400 attended the meet.", False),  # no unit written: not judged
+    ("临江市春节接待游客多少人次？", "36.2米", True),
+    ("临江市春节接待游客多少人次？", "158万人次", False),
+    ("有多少人参加？", "约300名学生参加。", False),  # 人 and 名 count the same
+    ("运动会几点开始？", "运动会定于4月18日举行。", True),  # a day for an hour
+    ("What was the total budget?", "$312 million", False),  # not a count question
+])
+def test_an_answer_that_counts_something_else_than_asked(question, answer, other):
+    from rag.verify import counts_other
+
+    assert counts_other(question, answer) is other

@@ -22,7 +22,7 @@ from rag.condense import previous_question
 from rag.evidence import Evidence, EvidenceSet, asked_types, fills, key_terms, place_names
 from rag.llm import ModelBusy
 from rag.text import REFUSAL
-from rag.verify import MARKER, MARKER_OPENERS, Verifier, looks_like_refusal
+from rag.verify import MARKER, MARKER_OPENERS, Verifier, counts_other, looks_like_refusal
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +257,9 @@ class GroundedLLMBackend:
         failure = None
         if not supported:
             failure = "model_refused" if looks_like_refusal(raw) else "unsupported"
-        elif not all(fills(k, answer_text, question) for k in kinds):
-            failure = "type_not_filled"  # e.g. a "which year" question answered without a year
+        elif not all(fills(k, answer_text, question) for k in kinds) or counts_other(question, answer_text):
+            failure = "type_not_filled"  # e.g. a "which year" question answered without a year, or "how many homes"
+            # with acres
         elif any(_cuts_list_short(s.text, s.evidence.text, question) for s in supported):
             failure = "list_cut_short"  # e.g. one of two hosts named: the quote has them all
         elif asks_for_list(question) and any(drops_items(answer_text, s.evidence.text, question) for s in supported):
