@@ -70,8 +70,8 @@ class PairThresholds(BaseModel):
     fallback_judge: float = Field(0.0, ge=0, le=1, description=(
         "With copy_check's quote (an LLM answer that failed verification): the quote stands only when the judge's "
         "P(the evidence states the answer) was at least this, else refuse with the failure's reason (0 = off). "
-        "en-en 0.6: on the local calibration halves the model's failed answers over sentences the judge was unsure "
-        "of were a sibling's value (nearmiss, 3 of 3 unanswerable); the right quotes had P >= 0.61."))
+        "en-en 0.55: on the local calibration halves the model's failed answers over sentences the judge was unsure "
+        "of were mostly a sibling's value (nearmiss); searched from recordings (the comment above `_PAIRS`)."))
     judged_min_score: float | None = Field(None, ge=0, le=2, description="min_score when the judge is asked too.")
     judged_min_coverage: float | None = Field(None, ge=0, le=1, description="min_coverage when the judge is asked too.")
 
@@ -189,14 +189,29 @@ class PairThresholds(BaseModel):
 # (squad_en, handmade, cmrc_zh, sample_zh, xling_en_zh) did not finish on the busy machine, and one half (nearmiss)
 # is no ground for a shared bar. The search on nearmiss alone: en-en keeps its outcome at any bar in reach; zh-zh
 # min_judge 0.725 and strong_judge 0.575 would answer one more right (false refusals 4 -> 3 of 15).
+# Session 12: recordings of every calibration half (handmade, nearmiss, xling_en_zh, sample_zh, squad_en, cmrc_zh;
+# main's bars read off handmade's gave main's run of it but for one row, where the model's copy step differed between
+# runs), searched per pair over all of them at wrong cost 1 and 1.5; a bar moves only where its outcome beats the
+# shipped one at both costs and no half loses. zh-zh (136 questions, 41 unanswerable): strong_judge 0.7 -> 0.65
+# (false refusals 15 -> 14, right 77 -> 78, refused 34 of 41 unchanged; expected errors 25.25 -> 24.73 at cost 1,
+# 30.23 -> 29.81 at 1.5): a right sample_zh answer sat at 0.697, the nearest unanswerable one below at 0.61. The search
+# at cost 1 goes on to 0.475 (one more right on sample_zh for one nearmiss refusal lost, 0.53 / 0.61) and at 1.5 adds
+# fallback_judge 0.85 (one cmrc_zh quote of an unanswerable question at 0.84, right quotes 0.89-0.93): each rests on
+# one question and flips with the cost, so neither is taken; min_judge (evidence not strong) is free between 0.75 and
+# the lowest right answer's 0.81, the search's 0.15 is only the noise's tail. en-en (93, 34): fallback_judge 0.6 ->
+# 0.55 (a right squad_en quote at 0.59, the wrong one below at 0.54; false refusals 8 -> 7, right 48 -> 49; expected
+# 18.24 -> 17.92 at cost 1, 23.40 -> 23.28 at 1.5); the search's 0.5 at cost 1 also answers that wrong one (worse at
+# 1.5), its 0.7 at 1.5 trades a right quote for a refusal (worse at 1); its min_judge 0.625 / strong_judge 0.45 decide
+# as shipped (no judged en-en row is weak but two). en-zh (49, 17): no bar beats the shipped ones at either cost by
+# more than the noise (0.475 or 0.725 change nothing or lose a right answer): unchanged.
 _PAIRS = {
     "zh-zh": PairThresholds(min_score=0.2, min_coverage=0.51, strong=0.75,
-                            min_judge=0.75, strong_judge=0.7, judged_min_score=0.2, judged_min_coverage=0.45,
+                            min_judge=0.75, strong_judge=0.65, judged_min_score=0.2, judged_min_coverage=0.45,
                             min_support=0.825, sure_support=0.85, uncopied_refuses=True,
                             min_holder_coverage=0.4),
     "en-en": PairThresholds(min_score=0.8, min_coverage=0.3, strong=0.75,
                             min_judge=0.45, judged_min_score=0.7, judged_min_coverage=0.0, min_holder_coverage=0.4,
-                            fallback_judge=0.6),
+                            fallback_judge=0.55),
     "en-zh": PairThresholds(min_score=0.375, min_coverage=0.0, strong=0.0,
                             min_judge=0.5, judged_min_score=0.25, judged_min_coverage=0.0, fallback_judge=0.7),
     "zh-en": PairThresholds(min_score=0.4, min_coverage=0.0, strong=0.0,
