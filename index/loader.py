@@ -74,10 +74,26 @@ def pdf_to_text(data: bytes) -> str:
         raise UnsupportedDocument(f"not a readable PDF ({type(exc).__name__})") from exc
 
 
+_NUMBER_CELL = re.compile(r"[\d\s.,%:/+-]*\d[\d\s.,%:/+-]*")
+
+
+def table_text(rows: list[list[str]]) -> str:
+    """A table as lines, one per row: under a header row (no cell of it a number) each cell is named by its column
+    ("Branch: Riverside | Visits: 98,300"), so a row read alone still says what its values are."""
+    header = rows[0] if len(rows) > 1 and all(c and not _NUMBER_CELL.fullmatch(c) for c in rows[0]) else None
+    lines = []
+    for row in rows[1:] if header else rows:
+        named = header is not None and len(row) == len(header)
+        line = " | ".join(f"{h}: {c}" if named else c for h, c in zip(header if named else row, row) if c)
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def docx_to_text(data: bytes) -> str:
     """A Word document's paragraphs and tables in reading order, a blank line between paragraphs (as in a text file,
     so a heading stays a short line of its own and the chunker takes it for a section title); a table row becomes one
-    line, its cells joined by " | ", so a row's values stay together in one sentence."""
+    line (`table_text`)."""
     from io import BytesIO
 
     try:
@@ -91,9 +107,9 @@ def docx_to_text(data: bytes) -> str:
             if isinstance(block, Paragraph):
                 blocks.append(block.text.strip())
             elif isinstance(block, Table):
-                rows = [" | ".join(dict.fromkeys(c.text.strip() for c in row.cells if c.text.strip()))
-                        for row in block.rows]
-                blocks.append("\n".join(r for r in rows if r))
+                # a merged cell is returned once per grid column it spans: keep it once
+                rows = [list({id(c._tc): c.text.strip() for c in row.cells}.values()) for row in block.rows]
+                blocks.append(table_text(rows))
     except ImportError as exc:  # pragma: no cover - python-docx is a declared dependency
         raise UnsupportedDocument("Word support needs the python-docx package") from exc
     except Exception as exc:

@@ -66,7 +66,7 @@ def test_word_upload_is_answered_from_its_table(client):
     r = _upload(client, "leave.docx", word_document())
     assert r.status_code == 201
     text = client.get(f"/api/documents/{r.json()['doc_id']}").json()["text"]
-    assert "Westside | 41,200" in text
+    assert "Branch: Westside | Visits: 41,200" in text
     body = client.post("/api/ask", json={"question": "员工入职满五年后有多少天带薪年假？", "backend": "extractive"}).json()
     assert not body["refused"] and "15" in body["answer"]
     assert all(text[c["start"]:c["end"]] == c["text"] for c in body["citations"] if c["doc_id"] == r.json()["doc_id"])

@@ -48,7 +48,7 @@ def test_pdf_text_is_extracted():
 
 def test_word_text_keeps_paragraphs_headings_and_table_rows_in_order():
     text = parse_document("leave.docx", word_document())
-    assert text == ("年假规定\n\n员工入职满五年后享有15天带薪年假。\n\nBranch | Visits\nWestside | 41,200\n\n"
+    assert text == ("年假规定\n\n员工入职满五年后享有15天带薪年假。\n\nBranch: Westside | Visits: 41,200\n\n"
                     "Leave must be approved in advance.\n")
 
 
@@ -70,3 +70,12 @@ def test_load_file_names_the_document_after_the_file(tmp_path):
     path = tmp_path / "leave.md"
     path.write_bytes(TEXT.encode("gb18030"))
     assert load_file(path) == ("leave.md", TEXT)
+
+
+def test_a_table_row_names_its_columns_under_a_header_row():
+    from index.loader import table_text
+
+    assert table_text([["Branch", "Visits"], ["Northgate", "141,900"], ["Riverside", "98,300"]]) == (
+        "Branch: Northgate | Visits: 141,900\nBranch: Riverside | Visits: 98,300")
+    assert table_text([["2024", "2025"], ["12", "15"]]) == "2024 | 2025\n12 | 15"  # numbers: no header row
+    assert table_text([["Branch", "Visits"], ["Total", ""]]) == "Branch: Total"  # an empty cell is left out
