@@ -83,8 +83,11 @@ def table_text(rows: list[list[str]]) -> str:
     header = rows[0] if len(rows) > 1 and all(c and not _NUMBER_CELL.fullmatch(c) for c in rows[0]) else None
     lines = []
     for row in rows[1:] if header else rows:
-        named = header is not None and len(row) == len(header)
-        line = " | ".join(f"{h}: {c}" if named else c for h, c in zip(header if named else row, row) if c)
+        if header is not None and len(row) == len(header):
+            cells = [f"{h}: {c}" for h, c in zip(header, row) if c]
+        else:
+            cells = [c for c in row if c]
+        line = " | ".join(cells)
         if line:
             lines.append(line)
     return "\n".join(lines)

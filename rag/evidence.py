@@ -259,7 +259,6 @@ def _english_anchor(question: str) -> str:
     return last
 
 
-@lru_cache(maxsize=1024)
 def _verb_lemmas(word: str) -> tuple[str, ...]:
     return tuple(english_lemmas(word.lower()).get("VERB", ()))
 
@@ -602,7 +601,6 @@ def _content_word(word: str) -> bool:
     return word not in _function_words() and not word.isdigit()
 
 
-@lru_cache(maxsize=4096)
 def _parts_of_speech(word: str) -> frozenset[str]:
     """The parts of speech an English word form can have (lemminflect's bundled lexicon; no download): empty for a
     word it does not know, mostly a name."""
@@ -769,7 +767,8 @@ class EvidenceScorer:
             head = "\n".join(p for p in (looked_back, meta.get("section", ""), str(meta.get("doc_name", ""))) if p)
             head_lower = head.lower()
             # what every sentence here is about, named or not: the document's title and the section's heading
-            topic_lower = (title + "\n" + meta.get("section", "")).lower()
+            topic = title + "\n" + meta.get("section", "")
+            topic_lower = topic.lower()
             doc_lang = detect_lang(text)  # the pair is question language → source language, judged per chunk
             for a, b in sentence_spans(text):
                 a, b = trim_span(text, a, b)
@@ -806,8 +805,8 @@ class EvidenceScorer:
                 if is_title_line(text, a, b, at_document_start=base == 0) or sentence.strip() == meta.get("section", "").strip():
                     score *= self.heading_penalty
                 ev = Evidence(meta["doc_id"], meta["chunk_id"], base + a, base + b, sentence, meta.get("section", ""),
-                              score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang)
-                ev.topic = title + "\n" + meta.get("section", "")
+                              score, lexical, dense, rank, vectors.get(sid), context, coverage, missing, s_lang,
+                              topic=topic)
                 # a sentence about another year, occurrence or sibling thing ranks below every sentence free of it
                 # (so the policy, reading the best, refuses for it only when none is left), and its score is cut so
                 # that it is not selected beside a free best sentence
